@@ -1,0 +1,20 @@
+{
+  "targets": [
+    {
+      "target_name": "labelprof",
+      "sources": [
+        "native/addon.cc",
+        "native/profiler.cc",
+        "native/signal-handler.cc",
+        "native/v8-sampler.cc",
+        "native/sample-matcher.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      # Frame pointers stay in so that the native walk (and perf) can unwind
+      # through our own code, which runs beneath the handler.
+      "cflags": ["-fno-omit-frame-pointer", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags_cc": ["-fno-omit-frame-pointer", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+    }
+  ]
+}

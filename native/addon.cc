@@ -1,0 +1,43 @@
+// Module init: the one list of what JavaScript can call.
+//
+// Everything here is per environment (main thread or Worker): the instance
+// data is a ProfilerInstance, deleted when the environment is torn down.
+#include <napi.h>
+#include <v8.h>
+
+#include "profiler.h"
+
+namespace labelprof {
+namespace {
+
+ProfilerInstance* Instance(const Napi::CallbackInfo& info) {
+  return info.Env().GetInstanceData<ProfilerInstance>();
+}
+
+#define LABELPROF_METHOD(name)                                  \
+  Napi::Value name(const Napi::CallbackInfo& info) {            \
+    return Instance(info)->name(info);                          \
+  }
+LABELPROF_METHOD(JS_start)
+LABELPROF_METHOD(JS_stop)
+LABELPROF_METHOD(JS_stats)
+LABELPROF_METHOD(JS_isProfiling)
+#undef LABELPROF_METHOD
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData(new ProfilerInstance(v8::Isolate::GetCurrent()));
+  // Native exports (src/native.ts holds their types):
+  exports.Set("start", Napi::Function::New(env, JS_start, "start"));
+  exports.Set("stop", Napi::Function::New(env, JS_stop, "stop"));
+  exports.Set("stats", Napi::Function::New(env, JS_stats, "stats"));
+  exports.Set("isProfiling", Napi::Function::New(env, JS_isProfiling, "isProfiling"));
+  return exports;
+}
+
+}  // namespace
+}  // namespace labelprof
+
+static Napi::Object InitLabelprof(Napi::Env env, Napi::Object exports) {
+  return labelprof::Init(env, exports);
+}
+NODE_API_MODULE(labelprof, InitLabelprof)

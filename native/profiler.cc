@@ -1,0 +1,219 @@
+#include "profiler.h"
+
+#include <time.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "sample-matcher.h"
+
+namespace labelprof {
+namespace {
+
+int64_t NowNanos(clockid_t clock) {
+  struct timespec ts;
+  clock_gettime(clock, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+template <typename T, typename Array>
+Array ToTypedArray(Napi::Env env, const std::vector<T>& values) {
+  Napi::ArrayBuffer buffer =
+      Napi::ArrayBuffer::New(env, std::max<size_t>(1, values.size()) * sizeof(T));
+  if (!values.empty()) {
+    std::memcpy(buffer.Data(), values.data(), values.size() * sizeof(T));
+  }
+  return Array::New(env, values.size(), buffer, 0);
+}
+
+Napi::Array ToStringArray(Napi::Env env, const std::vector<std::string>& values) {
+  Napi::Array array = Napi::Array::New(env, values.size());
+  for (size_t i = 0; i < values.size(); i++) {
+    array.Set(static_cast<uint32_t>(i), Napi::String::New(env, values[i]));
+  }
+  return array;
+}
+
+Napi::Object StatsToObject(Napi::Env env, const ProfilerStats& s) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("signals", s.signals);
+  o.Set("recorded", s.recorded);
+  o.Set("dropped", s.dropped);
+  o.Set("v8Samples", s.v8_samples);
+  o.Set("matched", s.matched);
+  o.Set("beforeInstall", s.before_install);
+  o.Set("handlerMedianNanos", s.handler_median_nanos);
+  o.Set("handlerMaxNanos", s.handler_max_nanos);
+  o.Set("handlerTotalNanos", s.handler_total_nanos);
+  o.Set("displaced", s.displaced);
+  return o;
+}
+
+}  // namespace
+
+ProfilerInstance::~ProfilerInstance() {
+  // The environment is going away while profiling (a Worker terminated, the
+  // process exiting): take our handler out before V8's sampler stops, so no
+  // signal reaches a freed ThreadSampler.
+  if (profiling_) {
+    StopSampling();
+    v8_.Stop();
+  }
+}
+
+void ProfilerInstance::StopSampling() {
+  sampler_.accepting.store(false, std::memory_order_release);
+  // Must precede V8's StopProfiling, which restores SIG_DFL over whatever
+  // handler it finds if it is the last sampler.
+  if (!signal_handler::Unregister(&sampler_)) last_stats_.displaced = true;
+  profiling_ = false;
+}
+
+ProfilerStats ProfilerInstance::LiveStats() const {
+  ProfilerStats s;
+  s.recorded = sampler_.ring.count();
+  s.dropped = sampler_.ring.dropped();
+  s.signals = s.recorded + s.dropped;
+  std::vector<uint32_t> costs;
+  costs.reserve(s.recorded);
+  for (uint32_t i = 0; i < s.recorded; i++) {
+    uint32_t c = sampler_.ring.at(i).handler_nanos;
+    costs.push_back(c);
+    s.handler_total_nanos += c;
+    s.handler_max_nanos = std::max(s.handler_max_nanos, c);
+  }
+  if (!costs.empty()) {
+    auto mid = costs.begin() + costs.size() / 2;
+    std::nth_element(costs.begin(), mid, costs.end());
+    s.handler_median_nanos = *mid;
+  }
+  s.displaced = !signal_handler::IsInstalled();
+  return s;
+}
+
+Napi::Value ProfilerInstance::JS_start(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  // Arguments are validated in src/profiler.ts; these checks only keep a
+  // direct caller of the binding from crashing the process.
+  if (info.Length() < 3 || !info[0].IsArrayBuffer() || !info[1].IsNumber() ||
+      !info[2].IsNumber()) {
+    Napi::TypeError::New(env, "start(labelSlot, intervalMicros, maxSamples)")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (profiling_) {
+    Napi::Error::New(env, "a profile is already running on this thread: call stop() first")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::ArrayBuffer slot = info[0].As<Napi::ArrayBuffer>();
+  if (slot.ByteLength() < sizeof(int32_t)) {
+    Napi::RangeError::New(env, "labelSlot must hold at least 4 bytes")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int interval = info[1].As<Napi::Number>().Int32Value();
+  uint32_t max_samples = info[2].As<Napi::Number>().Uint32Value();
+
+  label_slot_ref_ = Napi::Persistent(slot);
+  sampler_.label_slot = static_cast<const volatile int32_t*>(slot.Data());
+  sampler_.thread = pthread_self();
+  sampler_.ring.Reset(max_samples);  // allocates: before any signal is ours
+
+  std::string error;
+  if (!v8_.Start(interval, max_samples, &error)) {
+    Napi::Error::New(env, error).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  // After StartProfiling, which installs V8's handler: ours goes on top.
+  if (!signal_handler::Register(&sampler_, &error)) {
+    v8_.Stop();
+    Napi::Error::New(env, error).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  last_stats_ = ProfilerStats();
+  install_nanos_ = NowNanos(CLOCK_MONOTONIC);
+  start_cpu_nanos_ = NowNanos(CLOCK_THREAD_CPUTIME_ID);
+  epoch_offset_nanos_ = NowNanos(CLOCK_REALTIME) - install_nanos_;
+  profiling_ = true;
+  sampler_.accepting.store(true, std::memory_order_release);
+  return env.Undefined();
+}
+
+Napi::Value ProfilerInstance::JS_stop(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!profiling_) {
+    Napi::Error::New(env, "no profile is running on this thread: call start() first")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int64_t stop_nanos = NowNanos(CLOCK_MONOTONIC);
+  StopSampling();
+  FlatProfile flat = v8_.Stop();
+  ProfilerStats stats = LiveStats();
+  stats.displaced = last_stats_.displaced;
+
+  // Samples V8 took before our handler was installed (the synchronous one in
+  // StartProfiling) carry no record: drop them.
+  std::vector<int64_t> kept_micros;
+  std::vector<int32_t> kept_node;
+  for (size_t i = 0; i < flat.sample_micros.size(); i++) {
+    if (flat.sample_micros[i] * 1000 + kMatchSlackNanos < install_nanos_) {
+      stats.before_install++;
+      continue;
+    }
+    kept_micros.push_back(flat.sample_micros[i]);
+    kept_node.push_back(flat.sample_node[i]);
+  }
+  std::vector<int32_t> match = MatchSamples(kept_micros, sampler_.ring);
+
+  const size_t n = kept_micros.size();
+  std::vector<int32_t> sample_label(n, 0);
+  std::vector<double> sample_cpu(n, 0), sample_wall(n, 0);
+  int64_t prev_cpu = start_cpu_nanos_;
+  int64_t prev_wall = install_nanos_;
+  for (size_t j = 0; j < n; j++) {
+    int64_t wall = kept_micros[j] * 1000;
+    sample_wall[j] = static_cast<double>(std::max<int64_t>(0, wall - prev_wall));
+    prev_wall = wall;
+    if (match[j] < 0) continue;
+    const SampleRecord& r = sampler_.ring.at(match[j]);
+    stats.matched++;
+    sample_label[j] = r.label_set_id;
+    // CPU the thread used since the previous matched sample.
+    sample_cpu[j] = static_cast<double>(std::max<int64_t>(0, r.cpu_nanos - prev_cpu));
+    prev_cpu = r.cpu_nanos;
+  }
+  stats.v8_samples = static_cast<uint32_t>(n);
+  last_stats_ = stats;
+  label_slot_ref_.Reset();
+
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("startNanos", static_cast<double>(install_nanos_ + epoch_offset_nanos_));
+  out.Set("durationNanos", static_cast<double>(stop_nanos - install_nanos_));
+  out.Set("nodeParent", ToTypedArray<int32_t, Napi::Int32Array>(env, flat.node_parent));
+  out.Set("nodeLine", ToTypedArray<int32_t, Napi::Int32Array>(env, flat.node_line));
+  out.Set("nodeHitLine", ToTypedArray<int32_t, Napi::Int32Array>(env, flat.node_hit_line));
+  out.Set("nodeColumn", ToTypedArray<int32_t, Napi::Int32Array>(env, flat.node_column));
+  out.Set("nodeScriptId", ToTypedArray<int32_t, Napi::Int32Array>(env, flat.node_script_id));
+  out.Set("nodeName", ToStringArray(env, flat.node_name));
+  out.Set("nodeUrl", ToStringArray(env, flat.node_url));
+  out.Set("sampleNode", ToTypedArray<int32_t, Napi::Int32Array>(env, kept_node));
+  out.Set("sampleLabelSet", ToTypedArray<int32_t, Napi::Int32Array>(env, sample_label));
+  out.Set("sampleCpuNanos", ToTypedArray<double, Napi::Float64Array>(env, sample_cpu));
+  out.Set("sampleWallNanos", ToTypedArray<double, Napi::Float64Array>(env, sample_wall));
+  out.Set("stats", StatsToObject(env, stats));
+  return out;
+}
+
+Napi::Value ProfilerInstance::JS_stats(const Napi::CallbackInfo& info) {
+  return StatsToObject(info.Env(), profiling_ ? LiveStats() : last_stats_);
+}
+
+Napi::Value ProfilerInstance::JS_isProfiling(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), profiling_);
+}
+
+}  // namespace labelprof

@@ -1,0 +1,61 @@
+// The per-isolate profiler: what start() and stop() do natively.
+//
+// One instance per Node environment (main thread, each Worker), held as the
+// addon's instance data so that Workers and several copies of the addon
+// coexist, and torn down by the environment's cleanup.
+#pragma once
+
+#include <napi.h>
+
+#include <cstdint>
+#include <memory>
+
+#include "signal-handler.h"
+#include "v8-sampler.h"
+
+namespace labelprof {
+
+// Counters for stats(); live while profiling, final after stop.
+struct ProfilerStats {
+  uint32_t signals = 0;          // SIGPROFs our handler took on this thread
+  uint32_t recorded = 0;         // ... written to the ring
+  uint32_t dropped = 0;          // ... lost because the ring was full
+  uint32_t v8_samples = 0;       // samples in V8's profile
+  uint32_t matched = 0;          // V8 samples paired with a record
+  uint32_t before_install = 0;   // V8 samples taken before our handler
+  uint32_t handler_median_nanos = 0;
+  uint32_t handler_max_nanos = 0;
+  double handler_total_nanos = 0;
+  bool displaced = false;        // someone replaced our SIGPROF handler
+};
+
+// Isolate thread only, every member.
+class ProfilerInstance {
+ public:
+  explicit ProfilerInstance(v8::Isolate* isolate) : v8_(isolate) {}
+  ~ProfilerInstance();
+
+  // JS_start(labelSlot: ArrayBuffer, intervalMicros, maxSamples)
+  Napi::Value JS_start(const Napi::CallbackInfo& info);
+  // JS_stop() -> { nodes..., samples..., stats }
+  Napi::Value JS_stop(const Napi::CallbackInfo& info);
+  // JS_stats() -> counters of the running profile, else of the last one
+  Napi::Value JS_stats(const Napi::CallbackInfo& info);
+  // JS_isProfiling() -> boolean
+  Napi::Value JS_isProfiling(const Napi::CallbackInfo& info);
+
+ private:
+  void StopSampling();
+  ProfilerStats LiveStats() const;
+
+  V8Sampler v8_;
+  ThreadSampler sampler_;
+  Napi::Reference<Napi::ArrayBuffer> label_slot_ref_;
+  bool profiling_ = false;
+  int64_t install_nanos_ = 0;
+  int64_t start_cpu_nanos_ = 0;
+  int64_t epoch_offset_nanos_ = 0;  // CLOCK_REALTIME - CLOCK_MONOTONIC
+  ProfilerStats last_stats_;
+};
+
+}  // namespace labelprof

@@ -1,0 +1,100 @@
+#include "v8-sampler.h"
+
+#include <unordered_map>
+
+namespace labelprof {
+namespace {
+
+int32_t MostHitLine(const v8::CpuProfileNode* node) {
+  unsigned count = node->GetHitLineCount();
+  if (count == 0) return 0;
+  std::vector<v8::CpuProfileNode::LineTick> ticks(count);
+  if (!node->GetLineTicks(ticks.data(), count)) return 0;
+  int32_t best = 0;
+  unsigned best_hits = 0;
+  for (const auto& t : ticks) {
+    if (t.hit_count > best_hits) {
+      best = t.line;
+      best_hits = t.hit_count;
+    }
+  }
+  return best;
+}
+
+void Flatten(const v8::CpuProfile* profile, FlatProfile* out) {
+  std::unordered_map<const v8::CpuProfileNode*, int32_t> index;
+  std::vector<std::pair<const v8::CpuProfileNode*, int32_t>> stack;
+  stack.emplace_back(profile->GetTopDownRoot(), -1);
+  while (!stack.empty()) {
+    auto [node, parent] = stack.back();
+    stack.pop_back();
+    int32_t id = static_cast<int32_t>(out->node_parent.size());
+    index[node] = id;
+    out->node_parent.push_back(parent);
+    out->node_line.push_back(node->GetLineNumber());
+    out->node_column.push_back(node->GetColumnNumber());
+    out->node_hit_line.push_back(MostHitLine(node));
+    out->node_script_id.push_back(node->GetScriptId());
+    const char* name = node->GetFunctionNameStr();
+    out->node_name.emplace_back(name != nullptr && name[0] != '\0' ? name
+                                                                   : "(anonymous)");
+    const char* url = node->GetScriptResourceNameStr();
+    out->node_url.emplace_back(url != nullptr ? url : "");
+    for (int i = node->GetChildrenCount() - 1; i >= 0; i--) {
+      stack.emplace_back(node->GetChild(i), id);
+    }
+  }
+  int count = profile->GetSamplesCount();
+  out->sample_node.reserve(count);
+  out->sample_micros.reserve(count);
+  for (int i = 0; i < count; i++) {
+    auto it = index.find(profile->GetSample(i));
+    out->sample_node.push_back(it == index.end() ? 0 : it->second);
+    out->sample_micros.push_back(profile->GetSampleTimestamp(i));
+  }
+  out->start_micros = profile->GetStartTime();
+  out->end_micros = profile->GetEndTime();
+}
+
+}  // namespace
+
+V8Sampler::~V8Sampler() {
+  if (profiler_ == nullptr) return;
+  if (running_) {
+    v8::CpuProfile* profile = profiler_->Stop(id_);
+    if (profile != nullptr) profile->Delete();
+  }
+  profiler_->Dispose();
+}
+
+bool V8Sampler::Start(int interval_micros, uint32_t max_samples,
+                      std::string* error) {
+  if (profiler_ == nullptr) {
+    profiler_ = v8::CpuProfiler::New(isolate_, v8::kDebugNaming,
+                                     v8::kLazyLogging);
+  }
+  profiler_->SetSamplingInterval(interval_micros);
+  v8::CpuProfilingOptions options(v8::kCallerLineNumbers, max_samples,
+                                  interval_micros);
+  v8::CpuProfilingResult result = profiler_->Start(std::move(options));
+  if (result.status == v8::CpuProfilingStatus::kErrorTooManyProfilers) {
+    *error = "V8 refused to start another CPU profile (too many profilers)";
+    return false;
+  }
+  id_ = result.id;
+  running_ = true;
+  return true;
+}
+
+FlatProfile V8Sampler::Stop() {
+  FlatProfile flat;
+  if (!running_) return flat;
+  running_ = false;
+  v8::CpuProfile* profile = profiler_->Stop(id_);
+  if (profile == nullptr) return flat;
+  Flatten(profile, &flat);
+  profile->Delete();
+  return flat;
+}
+
+}  // namespace labelprof

@@ -1,0 +1,58 @@
+// Drives V8's CpuProfiler for one isolate and flattens its CpuProfile into
+// plain arrays.
+//
+// One CpuProfiler per isolate, created on first use and reused: creating one
+// and StartProfiling cost milliseconds, and with lazy logging a fresh
+// profiler re-logs all code anyway.
+#pragma once
+
+#include <v8-profiler.h>
+#include <v8.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace labelprof {
+
+// A CpuProfile as flat arrays. Node 0 is V8's "(root)".
+struct FlatProfile {
+  std::vector<int32_t> node_parent;    // -1 for the root
+  // kCallerLineNumbers: the line, in the parent's function, of the call
+  // that entered this node (0 if unknown).
+  std::vector<int32_t> node_line;
+  // The line in this node's own function that most samples hit while it was
+  // the leaf (V8 keeps line ticks per node, not per sample); 0 if none.
+  std::vector<int32_t> node_hit_line;
+  std::vector<int32_t> node_column;
+  std::vector<int32_t> node_script_id;
+  std::vector<std::string> node_name;  // V8's name, "(anonymous)" if empty
+  std::vector<std::string> node_url;
+  std::vector<int32_t> sample_node;    // node index per sample
+  std::vector<int64_t> sample_micros;  // CLOCK_MONOTONIC microseconds
+  int64_t start_micros = 0;
+  int64_t end_micros = 0;
+};
+
+// Isolate thread only.
+class V8Sampler {
+ public:
+  explicit V8Sampler(v8::Isolate* isolate) : isolate_(isolate) {}
+  ~V8Sampler();
+
+  // Starts a profile sampling every `interval_micros`, keeping at most
+  // `max_samples`. Nodes are split by the line of their call site in the
+  // caller (kCallerLineNumbers), so pprof gets line numbers per frame.
+  bool Start(int interval_micros, uint32_t max_samples, std::string* error);
+  // Stops the running profile and returns it flattened.
+  FlatProfile Stop();
+  bool running() const { return running_; }
+
+ private:
+  v8::Isolate* isolate_;
+  v8::CpuProfiler* profiler_ = nullptr;
+  v8::ProfilerId id_ = 0;
+  bool running_ = false;
+};
+
+}  // namespace labelprof
