@@ -1,0 +1,86 @@
+// The only place the compiled addon is loaded. Everything else talks to it
+// through the NativeBinding interface, which unit tests can replace.
+import * as path from 'node:path';
+
+export interface NativeStats {
+  /** SIGPROFs our handler took on this thread. */
+  signals: number;
+  /** Of those, written to the preallocated buffer. */
+  recorded: number;
+  /** Of those, lost because the buffer was full (see maxSamples). */
+  dropped: number;
+  /** Samples in V8's profile (after the one taken before our handler). */
+  v8Samples: number;
+  /** V8 samples paired with a handler record (labels and CPU time). */
+  matched: number;
+  beforeInstall: number;
+  handlerMedianNanos: number;
+  handlerMaxNanos: number;
+  handlerTotalNanos: number;
+  /** Someone replaced labelprof's SIGPROF handler while it ran. */
+  displaced: boolean;
+}
+
+/** A stopped profile as the addon hands it over: flat arrays, no per-sample objects. */
+export interface RawProfile {
+  /** Wall-clock start, nanoseconds since the Unix epoch. */
+  startNanos: number;
+  durationNanos: number;
+  /** V8's call tree; node 0 is "(root)". */
+  nodeParent: Int32Array;
+  /** Line in the parent's function of the call that entered the node. */
+  nodeLine: Int32Array;
+  /** Line of the node's own function that most samples hit as leaf. */
+  nodeHitLine: Int32Array;
+  nodeColumn: Int32Array;
+  nodeScriptId: Int32Array;
+  nodeName: string[];
+  nodeUrl: string[];
+  /** Per sample: leaf node, label-set id, CPU and wall nanoseconds. */
+  sampleNode: Int32Array;
+  sampleLabelSet: Int32Array;
+  sampleCpuNanos: Float64Array;
+  sampleWallNanos: Float64Array;
+  stats: NativeStats;
+}
+
+export interface NativeBinding {
+  start(labelSlot: ArrayBuffer, intervalMicros: number, maxSamples: number): void;
+  stop(): RawProfile;
+  stats(): NativeStats;
+  isProfiling(): boolean;
+}
+
+function load(): NativeBinding {
+  // LABELPROF_BINDING points at a specific build (the Node version matrix
+  // builds one per Node major).
+  const override = process.env.LABELPROF_BINDING;
+  if (override) return require(path.resolve(override)) as NativeBinding;
+  const root = path.join(__dirname, '..');
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
+    return nodeGypBuild(root) as NativeBinding;
+  } catch (err) {
+    const e = err as Error;
+    throw new Error(
+      `labelprof: could not load its native addon for Node ${process.version} ` +
+        `(ABI ${process.versions.modules}). Looked in ${root}/build/Release and ` +
+        `${root}/prebuilds. Build it with \`npm rebuild labelprof\` (needs python3, make ` +
+        `and a C++ compiler). The addon includes V8 headers, so it must be built for ` +
+        `the Node major that runs it. Cause: ${e.message}`,
+    );
+  }
+}
+
+let binding: NativeBinding | undefined;
+
+export function native(): NativeBinding {
+  if (binding === undefined) binding = load();
+  return binding;
+}
+
+/** Tests only: replace the addon with a fake. */
+export function _setNative(fake: NativeBinding | undefined): void {
+  binding = fake;
+}

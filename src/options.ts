@@ -1,0 +1,48 @@
+// start() options: defaults and validation, each error naming its option.
+import { checkInteger, invalidType, isPlainObject } from './errors';
+
+export interface StartOptions {
+  /** Sampling interval in microseconds; default 10101 (about 99 Hz, off the beat of 100 Hz timers). */
+  intervalMicros?: number;
+  /**
+   * Samples kept per profile. The handler's buffer is allocated at start();
+   * past it, samples are dropped and counted in stats().dropped.
+   * Default: enough for 10 minutes at the interval, at least 4096.
+   */
+  maxSamples?: number;
+}
+
+export interface ResolvedOptions {
+  intervalMicros: number;
+  maxSamples: number;
+}
+
+export const DEFAULT_INTERVAL_MICROS = 10101;
+export const MIN_INTERVAL_MICROS = 100;
+export const MAX_INTERVAL_MICROS = 1_000_000;
+export const MAX_SAMPLES_LIMIT = 10_000_000;
+const KNOWN = new Set(['intervalMicros', 'maxSamples']);
+
+export function resolveOptions(options: unknown): ResolvedOptions {
+  // 1. validate the shape
+  if (options === undefined) options = {};
+  if (!isPlainObject(options)) throw invalidType('options', 'an object', options);
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) {
+      throw new TypeError(
+        `Unknown option ${JSON.stringify(key)} for start(); known options: ${[...KNOWN].join(', ')}`,
+      );
+    }
+  }
+  // 2. interpret, with defaults
+  const intervalMicros =
+    options.intervalMicros === undefined
+      ? DEFAULT_INTERVAL_MICROS
+      : checkInteger('intervalMicros', options.intervalMicros, MIN_INTERVAL_MICROS, MAX_INTERVAL_MICROS);
+  const maxSamples =
+    options.maxSamples === undefined
+      ? Math.max(4096, Math.ceil((600 * 1_000_000) / intervalMicros))
+      : checkInteger('maxSamples', options.maxSamples, 1, MAX_SAMPLES_LIMIT);
+  // 3. the interpreted options are within range by construction
+  return { intervalMicros, maxSamples };
+}

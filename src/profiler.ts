@@ -1,0 +1,149 @@
+// start() / stop() / stats(): the profiling lifecycle and its errors.
+import { promises as fsp, writeFileSync } from 'node:fs';
+import { gzip, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import type { Profile as PprofProfile } from 'pprof-format';
+
+import { checkString } from './errors';
+import { labelSlotBuffer, labelStats, labelsOfId } from './labels';
+import { native, type NativeStats, type RawProfile } from './native';
+import { resolveOptions, type ResolvedOptions, type StartOptions } from './options';
+import { toPprof } from './pprof';
+
+const gzipAsync = promisify(gzip);
+
+export interface ProfilerStats extends NativeStats {
+  /** Distinct label sets interned so far on this thread. */
+  labelSets: number;
+  /** Label sets past MAX_LABEL_SETS (their samples carry labelprof_overflow). */
+  labelSetsOverflowed: number;
+}
+
+/** A stopped profile. Encode it to gzipped pprof, or write it to a file. */
+export class Profile {
+  readonly #raw: RawProfile;
+  readonly #options: ResolvedOptions;
+  #pprof: PprofProfile | undefined;
+
+  /** @internal */
+  constructor(raw: RawProfile, options: ResolvedOptions) {
+    this.#raw = raw;
+    this.#options = options;
+  }
+
+  /** Number of samples (V8's, after dropping the one taken before our handler). */
+  get sampleCount(): number {
+    return this.#raw.sampleNode.length;
+  }
+
+  /** Wall-clock start, milliseconds since the epoch. */
+  get startTime(): Date {
+    return new Date(this.#raw.startNanos / 1e6);
+  }
+
+  get durationNanos(): number {
+    return this.#raw.durationNanos;
+  }
+
+  /** Counters of the profiling run that produced this profile. */
+  get stats(): NativeStats {
+    return { ...this.#raw.stats };
+  }
+
+  /** The pprof-format Profile object (uncompressed, not encoded). */
+  toPprof(): PprofProfile {
+    if (this.#pprof === undefined) {
+      this.#pprof = toPprof({
+        raw: this.#raw,
+        intervalMicros: this.#options.intervalMicros,
+        labelsOf: labelsOfId,
+      });
+    }
+    return this.#pprof;
+  }
+
+  /** Gzipped pprof bytes, as `go tool pprof` and Pyroscope read them. */
+  async encode(): Promise<Buffer> {
+    return gzipAsync(this.toPprof().encode());
+  }
+
+  /** Same as encode(), synchronously: for exit handlers, where nothing async runs. */
+  encodeSync(): Buffer {
+    return gzipSync(this.toPprof().encode());
+  }
+
+  /** Writes the gzipped pprof to `path`. */
+  async write(path: string): Promise<void> {
+    checkString('path', path);
+    await fsp.writeFile(path, await this.encode());
+  }
+
+  /** Same as write(), synchronously: for exit handlers. */
+  writeSync(path: string): void {
+    checkString('path', path);
+    writeFileSync(path, this.encodeSync());
+  }
+}
+
+/** The thread's running profiler, if any: one at a time per thread. */
+let running: Profiler | undefined;
+
+export class Profiler {
+  readonly #options: ResolvedOptions;
+  #stopped = false;
+
+  /** @internal use start() */
+  constructor(options: ResolvedOptions) {
+    this.#options = options;
+  }
+
+  get intervalMicros(): number {
+    return this.#options.intervalMicros;
+  }
+
+  /** Whether this profiler is still sampling. */
+  get running(): boolean {
+    return !this.#stopped;
+  }
+
+  /** Stops sampling and hands back the profile. */
+  stop(): Promise<Profile> {
+    try {
+      return Promise.resolve(this.stopSync());
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** Same as stop(), synchronously: for exit and signal handlers. */
+  stopSync(): Profile {
+    if (this.#stopped) {
+      throw new Error('labelprof: this profiler was already stopped: call start() for a new profile');
+    }
+    this.#stopped = true;
+    if (running === this) running = undefined;
+    return new Profile(native().stop(), this.#options);
+  }
+
+  /** Samples taken, matched, dropped, and what the handler cost; live while running. */
+  stats(): ProfilerStats {
+    return { ...native().stats(), ...labelStats() };
+  }
+}
+
+/** Starts profiling this thread. One profiler at a time per thread. */
+export function start(options?: StartOptions): Profiler {
+  const resolved = resolveOptions(options);
+  if (running !== undefined) {
+    throw new Error('labelprof: a profiler is already running on this thread: call stop() on it first');
+  }
+  const binding = native();
+  binding.start(labelSlotBuffer, resolved.intervalMicros, resolved.maxSamples);
+  running = new Profiler(resolved);
+  return running;
+}
+
+/** Whether a labelprof profiler is running on this thread. */
+export function isProfiling(): boolean {
+  return running !== undefined;
+}
