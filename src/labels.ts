@@ -8,7 +8,13 @@
 // in `labelSlot`, native memory the handler reads: withLabels/setLabels write
 // it for synchronous code, and an async hook writes it whenever a callback or
 // promise continuation starts (before) and ends (after).
-import { AsyncLocalStorage, createHook, type AsyncHook } from 'node:async_hooks';
+import {
+  AsyncLocalStorage,
+  AsyncResource,
+  createHook,
+  executionAsyncResource,
+  type AsyncHook,
+} from 'node:async_hooks';
 
 import { invalidType, invalidValue, isPlainObject } from './errors';
 
@@ -99,13 +105,39 @@ const enteredIds: number[] = [];
 const savedSlots: number[] = [];
 let hook: AsyncHook | undefined;
 
+// Where AsyncLocalStorage is backed by AsyncContextFrame (Node 24; Node 22
+// with --experimental-async-context-frame), AsyncResource.runInAsyncScope
+// emits `before` while the caller's frame is still current and switches to
+// the resource's frame only afterwards; so in `before`, a resource that
+// carries its own frame is asked directly. Found by probing, since the
+// symbol is internal to Node.
+const frameSymbol: symbol | undefined = (() => {
+  const probe = new AsyncLocalStorage<number>().run(1, () => new AsyncResource('labelprof-probe'));
+  const symbol = Object.getOwnPropertySymbols(probe).find((s) => s.description === 'context_frame');
+  // Node 22 has the symbol but no frame unless the flag is on.
+  return symbol !== undefined && (probe as unknown as Record<symbol, unknown>)[symbol] !== undefined
+    ? symbol
+    : undefined;
+})();
+
+function setOfEnteredResource(): LabelSet {
+  if (frameSymbol !== undefined) {
+    const resource = executionAsyncResource() as Record<symbol, unknown>;
+    if (resource !== undefined && resource !== null && Object.prototype.hasOwnProperty.call(resource, frameSymbol)) {
+      const frame = resource[frameSymbol] as Map<unknown, LabelSet> | undefined;
+      return frame?.get(storage) ?? EMPTY;
+    }
+  }
+  return storage.getStore() ?? EMPTY;
+}
+
 function enableSlotHook(): void {
   if (hook !== undefined) return;
   hook = createHook({
     before(asyncId: number) {
       enteredIds.push(asyncId);
       savedSlots.push(slot[0]!);
-      slot[0] = (storage.getStore() ?? EMPTY).id;
+      slot[0] = setOfEnteredResource().id;
     },
     after(asyncId: number) {
       for (let i = enteredIds.length - 1; i >= 0; i--) {
@@ -180,6 +212,11 @@ export function labelsOfId(id: number): Labels {
 
 export function labelStats(): { labelSets: number; labelSetsOverflowed: number } {
   return { labelSets: setsById.length - 2, labelSetsOverflowed: overflowCount };
+}
+
+/** Tests only: the id of the current label set (what the slot should hold). */
+export function _currentSetId(): number {
+  return currentSet().id;
 }
 
 /** Tests only: the id the handler would read now. */

@@ -1,0 +1,53 @@
+'use strict';
+// Shared by the tests: run fixtures in child processes (a crash there fails a
+// test instead of the runner) and read profiles back.
+const { spawnSync, spawn } = require('node:child_process');
+const path = require('node:path');
+const zlib = require('node:zlib');
+const { Profile } = require('pprof-format');
+
+const ROOT = path.join(__dirname, '..');
+const FIXTURES = path.join(__dirname, 'fixtures');
+
+function runFixture(name, { args = [], env = {}, nodeArgs = [], timeoutMs = 120000, cwd } = {}) {
+  const file = path.join(FIXTURES, name);
+  return spawnSync(process.execPath, [...nodeArgs, file, ...args], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    cwd: cwd ?? ROOT,
+  });
+}
+
+function describeRun(name, r) {
+  return `fixture ${name}: status ${r.status}, signal ${r.signal}\n--- stderr ---\n${r.stderr}\n--- stdout ---\n${r.stdout}`;
+}
+
+// Runs a fixture that prints one JSON object on its last stdout line.
+function runJson(name, options) {
+  const r = runFixture(name, options);
+  if (r.status !== 0) throw new Error(describeRun(name, r));
+  const lines = r.stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+// gzipped pprof -> { samples: [{ stack: [leaf..root names], labels, count, cpu, wall }], profile }
+function readProfile(buffer) {
+  const profile = Profile.decode(zlib.gunzipSync(buffer));
+  const str = (i) => profile.stringTable.strings[Number(i)];
+  const functions = new Map(profile.function.map((f) => [Number(f.id), f]));
+  const locations = new Map(profile.location.map((l) => [Number(l.id), l]));
+  const samples = profile.sample.map((s) => {
+    const stack = [];
+    for (const id of s.locationId) {
+      const loc = locations.get(Number(id));
+      for (const line of loc.line) stack.push(str(functions.get(Number(line.functionId)).name));
+    }
+    const labels = {};
+    for (const l of s.label) labels[str(l.key)] = str(l.str);
+    return { stack, labels, count: Number(s.value[0]), cpu: Number(s.value[1]), wall: Number(s.value[2]) };
+  });
+  return { profile, samples, str };
+}
+
+module.exports = { ROOT, FIXTURES, runFixture, runJson, readProfile, describeRun, spawn };
