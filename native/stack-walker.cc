@@ -1,0 +1,198 @@
+#include "stack-walker.h"
+
+#include <pthread.h>
+#include <string.h>
+#include <ucontext.h>
+
+namespace labelprof {
+namespace {
+
+// Reads from the stack of the interrupted thread. Every address is checked
+// against [lo, hi) first: lo is the interrupted rsp, so the range is the live
+// part of the stack, which is mapped.
+struct StackReader {
+  uintptr_t lo;
+  uintptr_t hi;
+
+  // Called in the signal handler: no allocation, no lock.
+  bool ReadSignalSafe(uintptr_t addr, uint64_t* out) const {
+    if ((addr & 7) != 0 || addr < lo || addr > hi - 8) return false;
+    *out = *reinterpret_cast<const uint64_t*>(addr);
+    return true;
+  }
+};
+
+// One step's result: the caller's registers.
+struct Frame {
+  uint64_t pc;
+  uint64_t sp;
+  uint64_t fp;
+};
+
+enum class Step { kOk, kEnd, kBad, kUnsupported };
+
+// Called in the signal handler: no allocation, no lock. Unwinds one frame
+// through a CFI row.
+Step StepCfiSignalSafe(const cfi::UnwindRow& row, const StackReader& stack, Frame* f) {
+  uint64_t cfa;
+  switch (row.cfa_rule()) {
+    case cfi::kCfaRsp: cfa = f->sp + row.cfa_offset; break;
+    case cfi::kCfaRbp: cfa = f->fp + row.cfa_offset; break;
+    case cfi::kCfaRbpDeref:
+      if (!stack.ReadSignalSafe(f->fp + row.cfa_offset, &cfa)) return Step::kBad;
+      break;
+    // The PLT stub pushes one word at offset 11 of each 16-byte entry.
+    case cfi::kCfaPlt: cfa = f->sp + 8 + ((f->pc & 15) >= 11 ? 8 : 0); break;
+    case cfi::kCfaEnd: return Step::kEnd;
+    default: return Step::kUnsupported;
+  }
+  // The caller's frame lies strictly above ours; a CFA at or below rsp is
+  // a wrong rule or a corrupt register.
+  if (cfa <= f->sp || cfa > stack.hi || (cfa & 7) != 0) return Step::kBad;
+  uint64_t ra;
+  if (!stack.ReadSignalSafe(cfa + row.ra_offset, &ra)) return Step::kBad;
+  uint64_t fp = f->fp;
+  switch (row.fp_rule()) {
+    case cfi::kFpSame: break;
+    case cfi::kFpAtCfa:
+      if (!stack.ReadSignalSafe(cfa + row.fp_offset, &fp)) return Step::kBad;
+      break;
+    case cfi::kFpAtRbp:
+      if (!stack.ReadSignalSafe(f->fp + row.fp_offset, &fp)) return Step::kBad;
+      break;
+    default: return Step::kUnsupported;
+  }
+  f->pc = ra;
+  f->sp = cfa;
+  f->fp = fp;
+  return Step::kOk;
+}
+
+// Called in the signal handler: no allocation, no lock. Unwinds one frame
+// through the frame-pointer chain: [rbp] = caller's rbp, [rbp+8] = return
+// address.
+Step StepFramePointerSignalSafe(const StackReader& stack, Frame* f) {
+  // A frame record below rsp belongs to no live frame.
+  if (f->fp < f->sp) return Step::kBad;
+  uint64_t next_fp, ra;
+  if (!stack.ReadSignalSafe(f->fp, &next_fp) || !stack.ReadSignalSafe(f->fp + 8, &ra)) {
+    return Step::kBad;
+  }
+  f->sp = f->fp + 16;
+  f->fp = next_fp;
+  f->pc = ra;
+  return Step::kOk;
+}
+
+}  // namespace
+
+bool PrepareUnwindTables(std::string* error) {
+  return PrepareUnwindTables(UnwindOptions{}, error);
+}
+
+bool PrepareUnwindTables(const UnwindOptions& options, std::string* error) {
+  return unwind_table::Rebuild(options, error);
+}
+
+UnwindTableStats GetUnwindTableStats() { return unwind_table::Stats(); }
+
+bool CaptureCurrentThreadStack(ThreadStackBounds* out, std::string* error) {
+  pthread_attr_t attr;
+  // For the main thread glibc derives the bounds from /proc/self/maps and
+  // RLIMIT_STACK; for other threads they are the mapping pthread made.
+  int rc = pthread_getattr_np(pthread_self(), &attr);
+  if (rc != 0) {
+    *error = std::string("pthread_getattr_np failed: ") + strerror(rc);
+    return false;
+  }
+  void* addr = nullptr;
+  size_t size = 0;
+  rc = pthread_attr_getstack(&attr, &addr, &size);
+  pthread_attr_destroy(&attr);
+  if (rc != 0 || addr == nullptr || size == 0) {
+    *error = std::string("pthread_attr_getstack failed: ") + strerror(rc);
+    return false;
+  }
+  out->lo = reinterpret_cast<uintptr_t>(addr);
+  out->hi = out->lo + size;
+  return true;
+}
+
+// Called in the signal handler: no allocation, no lock.
+int WalkNativeStackSignalSafe(const void* ucontext, const ThreadStackBounds& stack,
+                              uint64_t* pcs, int max_depth, uint32_t* flags) {
+  const mcontext_t& mc = static_cast<const ucontext_t*>(ucontext)->uc_mcontext;
+  return WalkFromRegistersSignalSafe(static_cast<uint64_t>(mc.gregs[REG_RIP]),
+                                     static_cast<uint64_t>(mc.gregs[REG_RSP]),
+                                     static_cast<uint64_t>(mc.gregs[REG_RBP]), stack, pcs,
+                                     max_depth, flags);
+}
+
+// Called in the signal handler: no allocation, no lock.
+int WalkFromRegistersSignalSafe(uint64_t pc, uint64_t sp, uint64_t fp,
+                                const ThreadStackBounds& stack, uint64_t* pcs,
+                                int max_depth, uint32_t* flags) {
+  uint32_t result = 0;
+  int depth = 0;
+  if (max_depth <= 0) {
+    if (flags != nullptr) *flags = kWalkTruncated;
+    return 0;
+  }
+  pcs[depth++] = pc;
+  if (sp < stack.lo || sp >= stack.hi) {
+    // Interrupted on another stack (sigaltstack, a Wasm stack): nothing of
+    // the thread's stack is known to be live.
+    if (flags != nullptr) *flags = kWalkOffStack;
+    return depth;
+  }
+  StackReader reader{sp, stack.hi};
+  const UnwindTable* table = unwind_table::AcquireSignalSafe();
+  if (table == nullptr) result |= kWalkNoTable;
+  Frame f{pc, sp, fp};
+  while (true) {
+    if (depth >= max_depth) {
+      result |= kWalkTruncated;
+      break;  // depth cap: the rest of the stack is dropped
+    }
+    // A return address points after the call; the call itself (pc - 1) is
+    // what lies inside the caller's FDE (matters at a noreturn call that
+    // ends a function). The leaf pc is exact.
+    uint64_t lookup = depth == 1 ? f.pc : f.pc - 1;
+    const cfi::UnwindRow* row =
+        table != nullptr ? unwind_table::FindRowSignalSafe(table, lookup) : nullptr;
+    uint64_t old_sp = f.sp;
+    Step step;
+    if (row != nullptr && row->cfa_rule() != cfi::kCfaNone) {
+      result |= kWalkUsedCfi;
+      step = StepCfiSignalSafe(*row, reader, &f);
+    } else {
+      step = StepFramePointerSignalSafe(reader, &f);
+    }
+    if (step == Step::kEnd) {
+      result |= kWalkReachedEnd;
+      break;  // CFI marks the outermost frame (_start, clone): stack complete
+    }
+    if (step == Step::kUnsupported) {
+      result |= kWalkUnsupportedCfi;
+      break;  // a rule we cannot follow; guessing could invent callers
+    }
+    if (step == Step::kBad) {
+      result |= kWalkBadFrame;
+      break;  // a read outside the live stack, misaligned, or below rsp
+    }
+    if (f.sp <= old_sp) {
+      result |= kWalkBadFrame;
+      break;  // the stack must unwind upwards, or we could loop forever
+    }
+    if (f.pc == 0) {
+      result |= kWalkReachedEnd;
+      break;  // a zero return address ends the chain (thread entry)
+    }
+    pcs[depth++] = f.pc;
+  }
+  unwind_table::ReleaseSignalSafe();
+  if (flags != nullptr) *flags = result;
+  return depth;
+}
+
+}  // namespace labelprof

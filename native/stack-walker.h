@@ -1,0 +1,69 @@
+// The native stack walk taken inside the SIGPROF handler (x86-64 Linux).
+//
+// Node's own code, V8's builtins and JIT code keep frame pointers; Debian's
+// glibc (and libstdc++, libgcc_s, libm, ld.so) does not, and some of its
+// functions use rbp as a general register. So the walk uses the compiled
+// .eh_frame CFI (unwind-table.h) wherever a pc falls inside a module that has
+// it, and the frame-pointer chain everywhere else (JIT code, builtins remapped
+// by V8, gaps between FDEs).
+//
+// Faults are impossible by construction rather than caught: every memory read
+// the walk makes is an aligned 8-byte load inside [interrupted rsp, stack top)
+// of the interrupted thread, a range that is mapped while the thread runs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "unwind-table.h"
+
+namespace labelprof {
+
+// The stack of one thread: [lo, hi), from pthread_getattr_np.
+// Captured on that thread, off the signal path; read by the handler.
+struct ThreadStackBounds {
+  uintptr_t lo = 0;
+  uintptr_t hi = 0;
+};
+
+// Why a walk ended (bits of the `flags` out-parameter).
+enum WalkFlags : uint32_t {
+  kWalkReachedEnd = 1u << 0,      // outermost frame (undefined RA, or RA 0): a complete stack
+  kWalkTruncated = 1u << 1,       // max_depth reached
+  kWalkBadFrame = 1u << 2,        // a frame failed a range, alignment or order check
+  kWalkUnsupportedCfi = 1u << 3,  // CFI this table cannot follow (signal frames, ...)
+  kWalkOffStack = 1u << 4,        // interrupted rsp outside the thread's stack (alt stack)
+  kWalkNoTable = 1u << 5,         // no CFI table was prepared: frame pointers only
+  kWalkUsedCfi = 1u << 6,         // at least one frame was unwound through CFI
+};
+
+// Isolate thread, off the signal path (at start()): (re)builds the CFI table
+// of every loaded module (cached per module: a rebuild compiles only objects
+// loaded since the last one) and publishes it atomically. Call it again
+// after loading a native addon to cover it. Returns false with a message on
+// failure; walks then use frame pointers alone.
+bool PrepareUnwindTables(std::string* error);
+bool PrepareUnwindTables(const UnwindOptions& options, std::string* error);
+
+// Counters of the last build (modules, rows, bytes, build time).
+UnwindTableStats GetUnwindTableStats();
+
+// On the thread to be sampled, off the signal path (at start(), and on each
+// Worker's own thread): the bounds the walk restricts its reads to.
+bool CaptureCurrentThreadStack(ThreadStackBounds* out, std::string* error);
+
+// Called in the signal handler: no allocation, no lock. Walks from the
+// interrupted context (a ucontext_t*), writing the leaf pc and then return
+// addresses, leaf first, into pcs[0..max_depth). `stack` must be the bounds of
+// the thread the signal interrupted. Returns the number of pcs written;
+// `flags` (optional) receives WalkFlags.
+int WalkNativeStackSignalSafe(const void* ucontext, const ThreadStackBounds& stack,
+                              uint64_t* pcs, int max_depth, uint32_t* flags = nullptr);
+
+// Called in the signal handler: no allocation, no lock. The same walk from
+// explicit registers (tests, and callers that already decoded the context).
+int WalkFromRegistersSignalSafe(uint64_t pc, uint64_t sp, uint64_t fp,
+                                const ThreadStackBounds& stack, uint64_t* pcs,
+                                int max_depth, uint32_t* flags = nullptr);
+
+}  // namespace labelprof

@@ -1,0 +1,238 @@
+#include "unwind-table.h"
+
+#include <elf.h>
+#include <link.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <tuple>
+#include <vector>
+
+namespace labelprof {
+namespace unwind_table {
+namespace {
+
+// One loaded object's compiled CFI. Immutable once built; shared between
+// snapshots while the object stays loaded.
+struct CompiledModule {
+  std::string name;
+  uintptr_t bias = 0;
+  std::vector<std::pair<uintptr_t, uintptr_t>> exec_ranges;
+  std::vector<cfi::UnwindRow> rows;
+  cfi::CompileStats stats;
+};
+
+// What the handler sees, plus the owners that keep its rows alive.
+struct Snapshot {
+  UnwindTable table{};
+  std::vector<UnwindModule> modules;
+  std::vector<std::shared_ptr<const CompiledModule>> owners;
+};
+
+// Key: load bias, address of the eh_frame_hdr, name. A library unloaded and
+// another loaded at the same place differs in at least one of them in
+// practice; a stale entry could only mislead a walk, never make it fault
+// (every stack read is range-checked).
+using ModuleKey = std::tuple<uintptr_t, uintptr_t, std::string>;
+
+// Guarded by g_mutex (isolate threads).
+std::mutex g_mutex;
+std::map<ModuleKey, std::shared_ptr<const CompiledModule>> g_cache;
+UnwindTableStats g_stats;
+
+// Read by the handler.
+std::atomic<const Snapshot*> g_snapshot{nullptr};
+std::atomic<int> g_walks_in_flight{0};
+
+uint64_t NowMicros() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
+std::string MainExecutablePath() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  return n > 0 ? std::string(buf, n) : std::string("[main]");
+}
+
+// A loaded object as dl_iterate_phdr reports it.
+struct LoadedObject {
+  std::string name;
+  bool is_main = false;
+  uintptr_t bias = 0;
+  uintptr_t eh_frame_hdr = 0;
+  uintptr_t readable_begin = 0, readable_end = 0;  // PT_LOAD holding the hdr
+  std::vector<std::pair<uintptr_t, uintptr_t>> exec_ranges;
+};
+
+int CollectObject(struct dl_phdr_info* info, size_t, void* data) {
+  auto* out = static_cast<std::vector<LoadedObject>*>(data);
+  LoadedObject obj;
+  // The main executable comes first with an empty name.
+  obj.is_main = out->empty();
+  obj.name = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : "";
+  obj.bias = info->dlpi_addr;
+  uintptr_t hdr_vaddr = 0;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type == PT_GNU_EH_FRAME) hdr_vaddr = ph.p_vaddr;
+  }
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD) continue;
+    uintptr_t begin = obj.bias + ph.p_vaddr;
+    uintptr_t end = begin + ph.p_memsz;
+    if (ph.p_flags & PF_X) obj.exec_ranges.emplace_back(begin, end);
+    if (hdr_vaddr != 0 && ph.p_vaddr <= hdr_vaddr && hdr_vaddr < ph.p_vaddr + ph.p_filesz) {
+      // Only the file-backed part: .eh_frame is never in .bss.
+      obj.readable_begin = begin;
+      obj.readable_end = begin + ph.p_filesz;
+    }
+  }
+  if (hdr_vaddr != 0) obj.eh_frame_hdr = obj.bias + hdr_vaddr;
+  out->push_back(std::move(obj));
+  return 0;
+}
+
+std::shared_ptr<const CompiledModule> Compile(const LoadedObject& obj, std::string* error) {
+  auto module = std::make_shared<CompiledModule>();
+  module->name = obj.name;
+  module->bias = obj.bias;
+  module->exec_ranges = obj.exec_ranges;
+  if (!cfi::CompileEhFrame(reinterpret_cast<const uint8_t*>(obj.eh_frame_hdr),
+                           reinterpret_cast<const uint8_t*>(obj.readable_begin),
+                           reinterpret_cast<const uint8_t*>(obj.readable_end), obj.bias,
+                           &module->rows, &module->stats, error)) {
+    return nullptr;
+  }
+  module->rows.shrink_to_fit();
+  return module;
+}
+
+// Frees `old` once no walk can still be reading it. A walk raises the
+// counter before loading the snapshot pointer (both seq_cst), so after the
+// swap a zero count proves nobody holds `old`. A walk never takes long; if
+// the count stays up (a thread stopped inside its handler), `old` is kept.
+void Retire(const Snapshot* old) {
+  if (old == nullptr) return;
+  for (int i = 0; i < 1000; i++) {
+    if (g_walks_in_flight.load(std::memory_order_seq_cst) == 0) {
+      delete old;
+      return;
+    }
+    usleep(100);
+  }
+  g_stats.retired_leaked++;
+}
+
+}  // namespace
+
+bool Rebuild(const UnwindOptions& options, std::string* error) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  uint64_t t0 = NowMicros();
+  std::vector<LoadedObject> objects;
+  dl_iterate_phdr(CollectObject, &objects);
+
+  auto snapshot = std::make_unique<Snapshot>();
+  std::map<ModuleKey, std::shared_ptr<const CompiledModule>> cache;
+  UnwindTableStats stats;
+  stats.retired_leaked = g_stats.retired_leaked;
+  for (LoadedObject& obj : objects) {
+    if (obj.is_main) obj.name = MainExecutablePath();
+    if (obj.exec_ranges.empty()) continue;
+    if (obj.is_main && !options.include_main_executable) continue;
+    if (obj.eh_frame_hdr == 0 || obj.readable_begin == 0) {
+      stats.skipped += obj.name + ": no PT_GNU_EH_FRAME\n";
+      continue;
+    }
+    ModuleKey key(obj.bias, obj.eh_frame_hdr, obj.name);
+    std::shared_ptr<const CompiledModule> module;
+    auto it = g_cache.find(key);
+    if (it != g_cache.end()) {
+      module = it->second;
+    } else {
+      std::string why;
+      module = Compile(obj, &why);
+      if (module == nullptr) {
+        stats.skipped += obj.name + ": " + why + "\n";
+        continue;
+      }
+      stats.compiled_now++;
+    }
+    cache[key] = module;
+    stats.modules++;
+    stats.fdes += module->stats.fdes;
+    stats.rows += module->stats.rows;
+    stats.unsupported_rows += module->stats.unsupported_rows;
+    stats.bytes += module->rows.size() * sizeof(cfi::UnwindRow);
+    for (const auto& range : module->exec_ranges) {
+      snapshot->modules.push_back(UnwindModule{range.first, range.second, module->bias,
+                                               module->rows.data(),
+                                               static_cast<uint32_t>(module->rows.size())});
+    }
+    snapshot->owners.push_back(module);
+  }
+  // Modules no longer loaded drop out of the cache here.
+  g_cache.swap(cache);
+  std::sort(snapshot->modules.begin(), snapshot->modules.end(),
+            [](const UnwindModule& a, const UnwindModule& b) { return a.start < b.start; });
+  snapshot->table.modules = snapshot->modules.data();
+  snapshot->table.module_count = static_cast<uint32_t>(snapshot->modules.size());
+  stats.build_micros = NowMicros() - t0;
+  g_stats = stats;
+  if (stats.modules == 0) {
+    *error = "no loaded module has usable .eh_frame CFI";
+    if (!stats.skipped.empty()) *error += ":\n" + stats.skipped;
+    // Keep the previous snapshot (if any): an empty one helps nobody.
+    return false;
+  }
+  Retire(g_snapshot.exchange(snapshot.release(), std::memory_order_seq_cst));
+  return true;
+}
+
+UnwindTableStats Stats() {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  return g_stats;
+}
+
+// Called in the signal handler: no allocation, no lock.
+const UnwindTable* AcquireSignalSafe() {
+  g_walks_in_flight.fetch_add(1, std::memory_order_seq_cst);
+  const Snapshot* s = g_snapshot.load(std::memory_order_seq_cst);
+  return s != nullptr ? &s->table : nullptr;
+}
+
+// Called in the signal handler: no allocation, no lock.
+void ReleaseSignalSafe() { g_walks_in_flight.fetch_sub(1, std::memory_order_seq_cst); }
+
+// Called in the signal handler: no allocation, no lock.
+const cfi::UnwindRow* FindRowSignalSafe(const UnwindTable* table, uintptr_t pc) {
+  // The last module starting at or before pc.
+  uint32_t lo = 0, hi = table->module_count;
+  while (lo < hi) {
+    uint32_t mid = (lo + hi) / 2;
+    if (table->modules[mid].start <= pc) lo = mid + 1; else hi = mid;
+  }
+  if (lo == 0) return nullptr;
+  const UnwindModule& m = table->modules[lo - 1];
+  if (pc >= m.end || pc < m.bias) return nullptr;
+  uintptr_t offset = pc - m.bias;
+  if (offset > UINT32_MAX) return nullptr;
+  // The last row starting at or before offset.
+  lo = 0;
+  hi = m.row_count;
+  while (lo < hi) {
+    uint32_t mid = (lo + hi) / 2;
+    if (m.rows[mid].start <= offset) lo = mid + 1; else hi = mid;
+  }
+  return lo == 0 ? nullptr : &m.rows[lo - 1];
+}
+
+}  // namespace unwind_table
+}  // namespace labelprof

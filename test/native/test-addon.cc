@@ -1,0 +1,183 @@
+// labelprof_test_native: a test-only addon that exercises the native-frames
+// pieces (CFI table, signal-safe walk, demangling) without the profiler core.
+// Every export is test-only, hence the leading `_`.
+#include <napi.h>
+#include <ucontext.h>
+
+#include <time.h>
+
+#include "../../native/demangle.h"
+#include "../../native/stack-walker.h"
+#include "burners.h"
+#include "test-sampler.h"
+
+namespace {
+
+double NowNanos() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+Napi::Value Fail(Napi::Env env, const std::string& message) {
+  Napi::Error::New(env, message).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+double NumberArg(const Napi::CallbackInfo& info, size_t i, const char* name, double fallback) {
+  if (info.Length() <= i || info[i].IsUndefined()) return fallback;
+  return info[i].As<Napi::Number>().DoubleValue();
+}
+
+Napi::Object StatsObject(Napi::Env env) {
+  labelprof::UnwindTableStats st = labelprof::GetUnwindTableStats();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("modules", st.modules);
+  o.Set("fdes", st.fdes);
+  o.Set("rows", st.rows);
+  o.Set("unsupportedRows", st.unsupported_rows);
+  o.Set("bytes", static_cast<double>(st.bytes));
+  o.Set("buildMicros", static_cast<double>(st.build_micros));
+  o.Set("compiledNow", st.compiled_now);
+  o.Set("skipped", st.skipped);
+  return o;
+}
+
+// _prepareUnwindTables(includeMainExecutable = true) -> stats
+Napi::Value JS__prepareUnwindTables(const Napi::CallbackInfo& info) {
+  labelprof::UnwindOptions options;
+  if (info.Length() > 0 && info[0].IsBoolean()) {
+    options.include_main_executable = info[0].As<Napi::Boolean>().Value();
+  }
+  std::string error;
+  bool ok = labelprof::PrepareUnwindTables(options, &error);
+  Napi::Object o = StatsObject(info.Env());
+  o.Set("ok", ok);
+  o.Set("error", error);
+  return o;
+}
+
+Napi::Value JS__burnNative(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(),
+                           static_cast<double>(labelprof_test::BurnNative(NumberArg(info, 0, "ms", 100))));
+}
+
+Napi::Value JS__burnNoFramePointer(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(
+      info.Env(), static_cast<double>(labelprof_test::BurnNoFramePointer(NumberArg(info, 0, "ms", 100))));
+}
+
+Napi::Value JS__syscallLoop(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(),
+                           static_cast<double>(labelprof_test::SyscallCaller(NumberArg(info, 0, "ms", 100))));
+}
+
+Napi::Value JS__memsetLoop(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(),
+                           static_cast<double>(labelprof_test::MemsetCaller(NumberArg(info, 0, "ms", 100))));
+}
+
+Napi::Value JS__sortLoop(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(),
+                           static_cast<double>(labelprof_test::SortCaller(NumberArg(info, 0, "ms", 100))));
+}
+
+// _startSampling(intervalMicros, capacity, maxDepth)
+Napi::Value JS__startSampling(const Napi::CallbackInfo& info) {
+  std::string error;
+  if (!labelprof_test::StartSampling(static_cast<uint32_t>(NumberArg(info, 0, "intervalMicros", 1000)),
+                                     static_cast<uint32_t>(NumberArg(info, 1, "capacity", 10000)),
+                                     static_cast<uint32_t>(NumberArg(info, 2, "maxDepth", 128)),
+                                     &error)) {
+    return Fail(info.Env(), error);
+  }
+  return info.Env().Undefined();
+}
+
+// _stopSampling() -> { pcs: BigUint64Array, depths, flags, walkNanos: Uint32Array, maxDepth, dropped, signals }
+Napi::Value JS__stopSampling(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  labelprof_test::SamplerResult r;
+  std::string error;
+  if (!labelprof_test::StopSampling(&r, &error)) return Fail(env, error);
+  size_t n = r.slots.size();
+  auto pcs_buf = Napi::ArrayBuffer::New(env, r.pcs.size() * 8);
+  memcpy(pcs_buf.Data(), r.pcs.data(), r.pcs.size() * 8);
+  auto depths = Napi::Uint32Array::New(env, n);
+  auto flags = Napi::Uint32Array::New(env, n);
+  auto nanos = Napi::Uint32Array::New(env, n);
+  for (size_t i = 0; i < n; i++) {
+    depths[i] = r.slots[i].depth;
+    flags[i] = r.slots[i].flags;
+    nanos[i] = r.slots[i].walk_nanos;
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("pcs", Napi::BigUint64Array::New(env, r.pcs.size(), pcs_buf, 0));
+  o.Set("depths", depths);
+  o.Set("flags", flags);
+  o.Set("walkNanos", nanos);
+  o.Set("maxDepth", r.max_depth);
+  o.Set("dropped", r.dropped);
+  o.Set("signals", r.signals);
+  return o;
+}
+
+// Recurses `levels` native frames, then walks from a getcontext() there.
+__attribute__((noinline)) int WalkAtDepth(int levels, const labelprof::ThreadStackBounds& stack,
+                                          uint64_t* pcs, int max, uint32_t* flags, int repeat,
+                                          double* nanos_per_walk) {
+  if (levels > 0) {
+    int n = WalkAtDepth(levels - 1, stack, pcs, max, flags, repeat, nanos_per_walk);
+    asm volatile("" ::: "memory");  // keep the recursion from becoming a loop
+    return n;
+  }
+  ucontext_t uc;
+  getcontext(&uc);
+  int n = 0;
+  double t0 = NowNanos();
+  for (int i = 0; i < repeat; i++) n = labelprof::WalkNativeStackSignalSafe(&uc, stack, pcs, max, flags);
+  *nanos_per_walk = (NowNanos() - t0) / repeat;
+  return n;
+}
+
+// _walkHere(levels = 0, repeat = 1) -> { pcs: BigUint64Array, flags, nanosPerWalk }
+// Walks synchronously (no signal) from inside this call, `repeat` times, to
+// test the walk deterministically and time it.
+Napi::Value JS__walkHere(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int levels = static_cast<int>(NumberArg(info, 0, "levels", 0));
+  int repeat = static_cast<int>(NumberArg(info, 1, "repeat", 1));
+  labelprof::ThreadStackBounds stack;
+  std::string error;
+  if (!labelprof::CaptureCurrentThreadStack(&stack, &error)) return Fail(env, error);
+  uint64_t pcs[256];
+  uint32_t flags = 0;
+  double nanos = 0;
+  int n = WalkAtDepth(levels, stack, pcs, 256, &flags, repeat < 1 ? 1 : repeat, &nanos);
+  auto out = Napi::BigUint64Array::New(env, n);
+  for (int i = 0; i < n; i++) out[i] = pcs[i];
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("pcs", out);
+  o.Set("flags", flags);
+  o.Set("nanosPerWalk", nanos);
+  return o;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // The one list of what JavaScript can call.
+  exports.Set("_prepareUnwindTables", Napi::Function::New(env, JS__prepareUnwindTables));
+  exports.Set("_burnNative", Napi::Function::New(env, JS__burnNative));
+  exports.Set("_burnNoFramePointer", Napi::Function::New(env, JS__burnNoFramePointer));
+  exports.Set("_syscallLoop", Napi::Function::New(env, JS__syscallLoop));
+  exports.Set("_memsetLoop", Napi::Function::New(env, JS__memsetLoop));
+  exports.Set("_sortLoop", Napi::Function::New(env, JS__sortLoop));
+  exports.Set("_startSampling", Napi::Function::New(env, JS__startSampling));
+  exports.Set("_stopSampling", Napi::Function::New(env, JS__stopSampling));
+  exports.Set("_walkHere", Napi::Function::New(env, JS__walkHere));
+  exports.Set("demangle", Napi::Function::New(env, labelprof::JS_demangle));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(labelprof_test_native, Init)
