@@ -169,24 +169,30 @@ Napi::Value ProfilerInstance::JS_stop(const Napi::CallbackInfo& info) {
   }
   std::vector<int32_t> match = MatchSamples(kept_micros, sampler_.ring);
 
-  const size_t n = kept_micros.size();
-  std::vector<int32_t> sample_label(n, 0);
-  std::vector<double> sample_cpu(n, 0), sample_wall(n, 0);
+  // V8 also records samples no signal produced: on deoptimization it adds
+  // the stack at the deopt point (ProfilerListener::CodeDeoptEvent). Those
+  // are no ticks of the clock, and every tick passes our handler first, so
+  // samples without a record are left out and counted.
+  std::vector<int32_t> sample_node, sample_label;
+  std::vector<double> sample_cpu, sample_wall;
   int64_t prev_cpu = start_cpu_nanos_;
   int64_t prev_wall = install_nanos_;
-  for (size_t j = 0; j < n; j++) {
-    int64_t wall = kept_micros[j] * 1000;
-    sample_wall[j] = static_cast<double>(std::max<int64_t>(0, wall - prev_wall));
-    prev_wall = wall;
-    if (match[j] < 0) continue;
+  for (size_t j = 0; j < kept_micros.size(); j++) {
+    if (match[j] < 0) {
+      stats.unmatched++;
+      continue;
+    }
     const SampleRecord& r = sampler_.ring.at(match[j]);
-    stats.matched++;
-    sample_label[j] = r.label_set_id;
-    // CPU the thread used since the previous matched sample.
-    sample_cpu[j] = static_cast<double>(std::max<int64_t>(0, r.cpu_nanos - prev_cpu));
+    sample_node.push_back(kept_node[j]);
+    sample_label.push_back(r.label_set_id);
+    // CPU the thread used, and wall time passed, since the previous sample.
+    sample_cpu.push_back(static_cast<double>(std::max<int64_t>(0, r.cpu_nanos - prev_cpu)));
+    sample_wall.push_back(static_cast<double>(std::max<int64_t>(0, r.wall_nanos - prev_wall)));
     prev_cpu = r.cpu_nanos;
+    prev_wall = r.wall_nanos;
   }
-  stats.v8_samples = static_cast<uint32_t>(n);
+  stats.matched = static_cast<uint32_t>(sample_node.size());
+  stats.v8_samples = static_cast<uint32_t>(flat.sample_micros.size());
   last_stats_ = stats;
   label_slot_ref_.Reset();
 
@@ -200,7 +206,7 @@ Napi::Value ProfilerInstance::JS_stop(const Napi::CallbackInfo& info) {
   out.Set("nodeScriptId", ToTypedArray<int32_t, Napi::Int32Array>(env, flat.node_script_id));
   out.Set("nodeName", ToStringArray(env, flat.node_name));
   out.Set("nodeUrl", ToStringArray(env, flat.node_url));
-  out.Set("sampleNode", ToTypedArray<int32_t, Napi::Int32Array>(env, kept_node));
+  out.Set("sampleNode", ToTypedArray<int32_t, Napi::Int32Array>(env, sample_node));
   out.Set("sampleLabelSet", ToTypedArray<int32_t, Napi::Int32Array>(env, sample_label));
   out.Set("sampleCpuNanos", ToTypedArray<double, Napi::Float64Array>(env, sample_cpu));
   out.Set("sampleWallNanos", ToTypedArray<double, Napi::Float64Array>(env, sample_wall));

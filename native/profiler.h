@@ -21,8 +21,10 @@ struct ProfilerStats {
   uint32_t recorded = 0;         // ... written to the ring
   uint32_t dropped = 0;          // ... lost because the ring was full
   uint32_t v8_samples = 0;       // samples in V8's profile
-  uint32_t matched = 0;          // V8 samples paired with a record
+  uint32_t matched = 0;          // V8 samples paired with a record: the profile
+  uint32_t unmatched = 0;        // V8 samples with no record (left out)
   uint32_t before_install = 0;   // V8 samples taken before our handler
+  uint32_t after_stop = 0;       // ... and after it was removed
   uint32_t handler_median_nanos = 0;
   uint32_t handler_max_nanos = 0;
   double handler_total_nanos = 0;

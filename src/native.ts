@@ -9,11 +9,15 @@ export interface NativeStats {
   recorded: number;
   /** Of those, lost because the buffer was full (see maxSamples). */
   dropped: number;
-  /** Samples in V8's profile (after the one taken before our handler). */
+  /** Samples in V8's profile, all of them. */
   v8Samples: number;
-  /** V8 samples paired with a handler record (labels and CPU time). */
+  /** V8 samples paired with a handler record: the samples of the profile. */
   matched: number;
+  /** V8 samples no SIGPROF produced (V8 adds one per deoptimization): left out. */
+  unmatched: number;
+  /** V8 samples dropped for being taken before our handler was installed / after stop() began. */
   beforeInstall: number;
+  afterStop: number;
   handlerMedianNanos: number;
   handlerMaxNanos: number;
   handlerTotalNanos: number;

@@ -91,6 +91,7 @@ let running: Profiler | undefined;
 export class Profiler {
   readonly #options: ResolvedOptions;
   #stopped = false;
+  #finalStats: NativeStats | undefined;
 
   /** @internal use start() */
   constructor(options: ResolvedOptions) {
@@ -122,12 +123,14 @@ export class Profiler {
     }
     this.#stopped = true;
     if (running === this) running = undefined;
-    return new Profile(native().stop(), this.#options);
+    const raw = native().stop();
+    this.#finalStats = raw.stats;
+    return new Profile(raw, this.#options);
   }
 
-  /** Samples taken, matched, dropped, and what the handler cost; live while running. */
+  /** Samples taken, matched, dropped, and what the handler cost; live while running, final after stop. */
   stats(): ProfilerStats {
-    return { ...native().stats(), ...labelStats() };
+    return { ...(this.#finalStats ?? native().stats()), ...labelStats() };
   }
 }
 

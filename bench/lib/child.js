@@ -1,0 +1,54 @@
+'use strict';
+// One measurement: one workload under one variant, in a fresh process. The
+// runner passes the job in $BENCH_JOB and gets one {type:'result'} message
+// back over IPC (or {type:'unsupported'}).
+const { performance } = require('node:perf_hooks');
+const { setupVariant } = require('./setup');
+
+function send(msg) {
+  return new Promise((resolve) => process.send(msg, resolve));
+}
+
+function onMessage(fn) {
+  process.on('message', fn);
+}
+
+async function main() {
+  const job = JSON.parse(process.env.BENCH_JOB);
+  // eslint-disable-next-line global-require, import/no-dynamic-require
+  const workload = require(`../workloads/${job.workload}`);
+  const setup = setupVariant(job.variant);
+  if (setup.unsupported) {
+    await send({ type: 'unsupported', reason: setup.unsupported });
+    process.exit(0);
+  }
+  let measured;
+  if (workload.kind === 'http') {
+    measured = await workload.serve({ wrap: setup.wrap, params: job.params, send, onMessage });
+  } else {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const r = await workload.run({ wrap: setup.wrap, params: job.params });
+    const wallMillis = performance.now() - t0;
+    const cpu = process.cpuUsage(c0);
+    measured = { wallMillis, cpuMillis: (cpu.user + cpu.system) / 1000, checksum: r.checksum, units: r.units };
+  }
+  const rssBeforeStopBytes = process.memoryUsage.rss();
+  const profile = await setup.finish();
+  const usage = process.resourceUsage();
+  await send({
+    type: 'result',
+    node: process.version,
+    startMillis: setup.startMillis,
+    ...measured,
+    rssBeforeStopBytes,
+    maxRssBytes: usage.maxRSS * 1024,
+    ...profile,
+  });
+  process.exit(0);
+}
+
+main().catch(async (err) => {
+  await send({ type: 'error', message: String(err && err.stack ? err.stack : err) });
+  process.exit(1);
+});

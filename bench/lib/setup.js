@@ -1,0 +1,136 @@
+'use strict';
+// Child side of a variant: start the profiler (if any), hand the workload its
+// wrap(labels, fn), and at the end stop + encode the profile and measure that.
+const path = require('node:path');
+const { AsyncLocalStorage } = require('node:async_hooks');
+const { performance } = require('node:perf_hooks');
+const zlib = require('node:zlib');
+const { promisify } = require('node:util');
+
+const { withBlockProbe } = require('./probe');
+
+const gzip = promisify(zlib.gzip);
+const REPO_ROOT = path.join(__dirname, '..', '..');
+const plain = (labels, fn) => fn();
+
+function labelprof() {
+  // eslint-disable-next-line global-require
+  return require(REPO_ROOT);
+}
+
+// Returns { unsupported: reason } when this build cannot run the variant.
+function setupVariant(variant) {
+  const t0 = performance.now();
+  let wrap = plain;
+  if (variant.labels === 'als') {
+    const als = new AsyncLocalStorage();
+    wrap = (labels, fn) => als.run(labels, fn);
+  } else if (variant.labels === 'labelprof') {
+    wrap = labelprof().withLabels;
+  }
+
+  let finish = async () => ({});
+  if (variant.profiler === 'labelprof') {
+    const lp = labelprof();
+    const options = { intervalMicros: variant.intervalMicros };
+    if (variant.nativeFrames) options.nativeFrames = true;
+    let profiler;
+    try {
+      profiler = lp.start(options);
+    } catch (err) {
+      if (variant.nativeFrames && err instanceof TypeError && /Unknown option/.test(err.message)) {
+        return { unsupported: 'not supported by this build' };
+      }
+      throw err;
+    }
+    finish = async () => {
+      const live = profiler.stats();
+      let profile;
+      const stop = await withBlockProbe(async () => {
+        const s0 = performance.now();
+        profile = await profiler.stop();
+        const stopMillis = performance.now() - s0;
+        const buf = await profile.encode();
+        return { stopMillis, bytes: buf.length };
+      });
+      const st = profile.stats;
+      return {
+        stopMillis: stop.result.stopMillis,
+        stopEncodeMillis: stop.elapsedMillis,
+        maxBlockMillis: stop.maxBlockMillis,
+        profileBytes: stop.result.bytes,
+        samples: profile.sampleCount,
+        handler: {
+          signals: st.signals,
+          recorded: st.recorded,
+          dropped: st.dropped,
+          v8Samples: st.v8Samples,
+          matched: st.matched,
+          medianNanos: st.handlerMedianNanos,
+          maxNanos: st.handlerMaxNanos,
+          totalNanos: st.handlerTotalNanos,
+          displaced: st.displaced,
+          labelSets: live.labelSets,
+        },
+      };
+    };
+  } else if (variant.profiler === 'datadog') {
+    // eslint-disable-next-line global-require
+    const dd = require('./datadog').startDatadog(variant.intervalMicros);
+    wrap = dd.wrap;
+    finish = async () => {
+      const samples = dd.sampleCount();
+      const stop = await withBlockProbe(async () => {
+        const s0 = performance.now();
+        const profile = dd.stop();
+        const stopMillis = performance.now() - s0;
+        const buf = await dd.encode(profile);
+        return { stopMillis, bytes: buf.length };
+      });
+      return {
+        stopMillis: stop.result.stopMillis,
+        stopEncodeMillis: stop.elapsedMillis,
+        maxBlockMillis: stop.maxBlockMillis,
+        profileBytes: stop.result.bytes,
+        samples,
+        useCPED: dd.useCPED,
+      };
+    };
+  } else if (variant.profiler === 'inspector') {
+    // eslint-disable-next-line global-require
+    const inspector = require('node:inspector');
+    const session = new inspector.Session();
+    session.connect();
+    const post = (method, params) =>
+      new Promise((resolve, reject) =>
+        session.post(method, params, (err, res) => (err ? reject(err) : resolve(res))),
+      );
+    // Session.post on the main thread answers synchronously; start before the workload.
+    session.post('Profiler.enable');
+    session.post('Profiler.setSamplingInterval', { interval: variant.intervalMicros });
+    session.post('Profiler.start');
+    finish = async () => {
+      const stop = await withBlockProbe(async () => {
+        const s0 = performance.now();
+        const { profile } = await post('Profiler.stop');
+        const stopMillis = performance.now() - s0;
+        // What --cpu-prof writes: JSON. Gzipped here so sizes compare with pprof.
+        const json = JSON.stringify(profile);
+        const buf = await gzip(json);
+        return { stopMillis, bytes: buf.length, jsonBytes: json.length, samples: profile.samples.length };
+      });
+      session.disconnect();
+      return {
+        stopMillis: stop.result.stopMillis,
+        stopEncodeMillis: stop.elapsedMillis,
+        maxBlockMillis: stop.maxBlockMillis,
+        profileBytes: stop.result.bytes,
+        profileJsonBytes: stop.result.jsonBytes,
+        samples: stop.result.samples,
+      };
+    };
+  }
+  return { wrap, finish, startMillis: performance.now() - t0 };
+}
+
+module.exports = { setupVariant };

@@ -1,0 +1,59 @@
+'use strict';
+// What the results are tied to: machine, Node, load. Also how busy the machine
+// was during a measurement (from /proc/stat), to see other people's work.
+const os = require('node:os');
+const fs = require('node:fs');
+const { execFileSync } = require('node:child_process');
+
+function cpuModel() {
+  const model = os.cpus()[0]?.model ?? 'unknown';
+  try {
+    // Some VMs report a bare family name; add what /proc/cpuinfo knows.
+    const info = fs.readFileSync('/proc/cpuinfo', 'utf8');
+    const mhz = /cpu MHz\s*:\s*([\d.]+)/.exec(info);
+    return mhz ? `${model} (${Math.round(Number(mhz[1]))} MHz)` : model;
+  } catch {
+    return model;
+  }
+}
+
+function gitCommit(dir) {
+  try {
+    const rev = execFileSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['-C', dir, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim();
+    return dirty ? `${rev} (+ uncommitted changes)` : rev;
+  } catch {
+    return 'unknown';
+  }
+}
+
+// Jiffies: busy and total, summed over all CPUs.
+function cpuTimes() {
+  try {
+    const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0];
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    const idle = f[3] + (f[4] || 0);
+    const total = f.reduce((a, b) => a + b, 0);
+    return { busy: total - idle, total };
+  } catch {
+    return null;
+  }
+}
+
+// Fraction of all CPUs busy between two cpuTimes() readings (0..1).
+function busyFraction(a, b) {
+  if (!a || !b || b.total === a.total) return null;
+  return (b.busy - a.busy) / (b.total - a.total);
+}
+
+function machine() {
+  return {
+    cpuModel: cpuModel(),
+    cores: os.cpus().length,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    totalMemoryBytes: os.totalmem(),
+    hostname: os.hostname(),
+  };
+}
+
+module.exports = { machine, gitCommit, cpuTimes, busyFraction };

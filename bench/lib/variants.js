@@ -1,0 +1,45 @@
+'use strict';
+// The variants every workload runs under: what profiler (if any), at what
+// rate, and how labels are attached. Pure data, shared by the runner (which
+// plans and reports) and the child (which sets each one up, lib/setup.js).
+//
+//   labels: 'none'      wrap(labels, fn) is a plain call fn()
+//           'als'       AsyncLocalStorage.run(labels, fn), no profiler
+//           'labelprof' labelprof.withLabels(labels, fn)
+//           'datadog'   the tracer-style context wiring of @datadog/pprof (lib/datadog.js)
+
+const HZ99_MICROS = 10101; // labelprof's default (and dd-trace's 1e6/99)
+const KHZ_MICROS = 1000;
+
+const VARIANTS = [
+  { id: 'baseline', name: 'no profiler', profiler: 'none', labels: 'none' },
+  { id: 'als', name: 'AsyncLocalStorage only', profiler: 'none', labels: 'als' },
+  { id: 'lp-labels-only', name: 'labelprof labels, not profiling', profiler: 'none', labels: 'labelprof' },
+  { id: 'lp-99', name: 'labelprof 99 Hz', profiler: 'labelprof', intervalMicros: HZ99_MICROS, labels: 'none' },
+  { id: 'lp-99-L', name: 'labelprof 99 Hz + labels', profiler: 'labelprof', intervalMicros: HZ99_MICROS, labels: 'labelprof' },
+  { id: 'lp-99-N', name: 'labelprof 99 Hz + native', profiler: 'labelprof', intervalMicros: HZ99_MICROS, labels: 'none', nativeFrames: true },
+  { id: 'lp-99-LN', name: 'labelprof 99 Hz + labels + native', profiler: 'labelprof', intervalMicros: HZ99_MICROS, labels: 'labelprof', nativeFrames: true },
+  { id: 'lp-1k', name: 'labelprof 1 kHz', profiler: 'labelprof', intervalMicros: KHZ_MICROS, labels: 'none' },
+  { id: 'lp-1k-L', name: 'labelprof 1 kHz + labels', profiler: 'labelprof', intervalMicros: KHZ_MICROS, labels: 'labelprof' },
+  { id: 'lp-1k-N', name: 'labelprof 1 kHz + native', profiler: 'labelprof', intervalMicros: KHZ_MICROS, labels: 'none', nativeFrames: true },
+  { id: 'lp-1k-LN', name: 'labelprof 1 kHz + labels + native', profiler: 'labelprof', intervalMicros: KHZ_MICROS, labels: 'labelprof', nativeFrames: true },
+  { id: 'dd-99', name: '@datadog/pprof 99 Hz + contexts + CPU', profiler: 'datadog', intervalMicros: HZ99_MICROS, labels: 'datadog' },
+  { id: 'dd-1k', name: '@datadog/pprof 1 kHz + contexts + CPU', profiler: 'datadog', intervalMicros: KHZ_MICROS, labels: 'datadog' },
+  { id: 'insp-99', name: 'inspector 99 Hz', profiler: 'inspector', intervalMicros: HZ99_MICROS, labels: 'none' },
+  { id: 'insp-1k', name: 'inspector 1 kHz', profiler: 'inspector', intervalMicros: KHZ_MICROS, labels: 'none' },
+];
+
+// The 60-second profile on the HTTP workload (what continuous profilers
+// collect per upload): the baseline for memory, and both labelled profilers
+// at both rates.
+const LONG_VARIANTS = ['baseline', 'lp-99-L', 'dd-99', 'lp-1k-L', 'dd-1k'];
+
+function variantById(id) {
+  const v = VARIANTS.find((x) => x.id === id);
+  if (v === undefined) {
+    throw new RangeError(`Unknown variant ${JSON.stringify(id)}; known: ${VARIANTS.map((x) => x.id).join(', ')}`);
+  }
+  return v;
+}
+
+module.exports = { VARIANTS, LONG_VARIANTS, variantById, HZ99_MICROS, KHZ_MICROS };

@@ -1,0 +1,63 @@
+'use strict';
+// Micro-benchmarks, one mode per fresh process (the runner interleaves them):
+//   call-*:  cost of one run(labels, fn) call with a trivial fn: a plain call,
+//            AsyncLocalStorage.run, labelprof.withLabels (no profiler running)
+//   await-*: cost of one `await` inside such a call (the continuation
+//            machinery: promise hooks on Node 20, context frames on Node 24,
+//            plus labelprof's hook keeping its native slot current)
+// Reports the median over batches of nanoseconds per operation.
+const path = require('node:path');
+const { AsyncLocalStorage } = require('node:async_hooks');
+
+const job = JSON.parse(process.env.BENCH_JOB);
+const [kind, how] = job.mode.split('-');
+
+let run;
+if (how === 'plain') run = (labels, fn) => fn();
+else if (how === 'als') {
+  const als = new AsyncLocalStorage();
+  run = (labels, fn) => als.run(labels, fn);
+} else if (how === 'labelprof') {
+  // eslint-disable-next-line global-require
+  run = require(path.join(__dirname, '..', '..')).withLabels;
+} else throw new RangeError(`unknown micro mode ${job.mode}`);
+
+const LABELS = [];
+for (let i = 0; i < 8; i++) LABELS.push({ endpoint: `/api/r${i & 3}`, tenant: `t${i}` });
+const one = () => 1;
+
+function callBatch(n) {
+  let acc = 0;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) acc = (acc + run(LABELS[i & 7], one)) | 0;
+  const ns = Number(process.hrtime.bigint() - t0);
+  if (acc !== n) throw new Error('checksum');
+  return ns / n;
+}
+
+async function awaits(n) {
+  for (let i = 0; i < n; i++) await null;
+}
+
+async function awaitBatch(n) {
+  const t0 = process.hrtime.bigint();
+  await run(LABELS[0], () => awaits(n));
+  return Number(process.hrtime.bigint() - t0) / n;
+}
+
+async function main() {
+  const { iterations, batches } = job.params;
+  const n = kind === 'await' ? iterations >> 1 : iterations;
+  const batch = kind === 'await' ? awaitBatch : async (k) => callBatch(k);
+  await batch(n); // warm-up: JIT, interning, hooks enabled
+  const results = [];
+  for (let b = 0; b < batches; b++) results.push(await batch(n));
+  results.sort((a, b) => a - b);
+  process.send({ type: 'result', nsPerOp: results[results.length >> 1], batches: results, node: process.version }, () =>
+    process.exit(0),
+  );
+}
+
+main().catch((err) => {
+  process.send({ type: 'error', message: String(err.stack || err) }, () => process.exit(1));
+});

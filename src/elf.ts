@@ -1,0 +1,292 @@
+// Reading what the symbolizer needs from an ELF64 little-endian file:
+// PT_LOAD segments (file offset -> vaddr), the GNU build id, and the function
+// symbols of .symtab and .dynsym. Off the signal path, after stop().
+//
+// Only the headers and the symbol/string tables are read, never the whole
+// file: node's binary is ~100 MB, its .symtab + .strtab ~10 MB.
+
+import * as fs from 'node:fs';
+
+export interface LoadSegment {
+  fileOffset: number;
+  vaddr: number;
+  fileSize: number;
+}
+
+const PT_LOAD = 1;
+const PT_NOTE = 4;
+const SHT_SYMTAB = 2;
+const SHT_DYNSYM = 11;
+const SHF_EXECINSTR = 0x4;
+const STT_NOTYPE = 0;
+const STT_FUNC = 2;
+const NT_GNU_BUILD_ID = 3;
+
+/** Function symbols, sorted by address, names decoded on demand. */
+export class SymbolTable {
+  private readonly starts: Float64Array;
+  private readonly ends: Float64Array;
+  private readonly nameOffsets: Uint32Array;
+  private readonly tableOf: Uint8Array;
+  private readonly names = new Map<number, string>();
+
+  constructor(private readonly strtabs: Buffer[], entries: RawSymbol[]) {
+    entries.sort((a, b) => a.start - b.start || b.size - a.size);
+    const n = entries.length;
+    this.starts = new Float64Array(n);
+    this.ends = new Float64Array(n);
+    this.nameOffsets = new Uint32Array(n);
+    this.tableOf = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const e = entries[i];
+      this.starts[i] = e.start;
+      // A symbol without a size (assembly labels) is taken to run until the
+      // next symbol: better than no name, and bounded by the next one.
+      const next = i + 1 < n ? entries[i + 1].start : e.start + 1;
+      this.ends[i] = e.size > 0 ? e.start + e.size : Math.max(next, e.start + 1);
+      this.nameOffsets[i] = e.nameOffset;
+      this.tableOf[i] = e.table;
+    }
+  }
+
+  get size(): number {
+    return this.starts.length;
+  }
+
+  /** The symbol containing `vaddr`: its name and start, or undefined. */
+  lookup(vaddr: number): { name: string; start: number } | undefined {
+    let lo = 0;
+    let hi = this.starts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.starts[mid] <= vaddr) lo = mid + 1;
+      else hi = mid;
+    }
+    // Several symbols may share a start (aliases); the sort put the largest
+    // first, so look back over the run for one that contains vaddr.
+    for (let i = lo - 1; i >= 0 && i >= lo - 8; i--) {
+      if (vaddr < this.ends[i]) return { name: this.name(i), start: this.starts[i] };
+      if (i > 0 && this.starts[i - 1] !== this.starts[i]) break;
+    }
+    return undefined;
+  }
+
+  private name(i: number): string {
+    let name = this.names.get(i);
+    if (name === undefined) {
+      const strtab = this.strtabs[this.tableOf[i]];
+      const off = this.nameOffsets[i];
+      const end = strtab.indexOf(0, off);
+      name = strtab.toString('latin1', off, end < 0 ? strtab.length : end);
+      this.names.set(i, name);
+    }
+    return name;
+  }
+}
+
+export interface RawSymbol {
+  start: number;
+  size: number;
+  nameOffset: number;
+  table: number;
+}
+
+/** What one ELF file tells the symbolizer. */
+export interface ElfInfo {
+  loads: LoadSegment[];
+  buildId: string;
+  /** Symbols of .symtab (or the debug file's) and .dynsym. */
+  symbols: SymbolTable;
+  /** Where the symbols came from: the file itself, or its build-id debug file. */
+  symbolSource: string;
+}
+
+/** A positioned reader over a file descriptor, or over bytes already in memory. */
+export interface ByteSource {
+  read(offset: number, length: number): Buffer;
+}
+
+export function fileSource(fd: number): ByteSource {
+  return {
+    read(offset: number, length: number): Buffer {
+      const buf = Buffer.alloc(length);
+      let done = 0;
+      while (done < length) {
+        const n = fs.readSync(fd, buf, done, length - done, offset + done);
+        if (n === 0) break;
+        done += n;
+      }
+      return done === length ? buf : buf.subarray(0, done);
+    },
+  };
+}
+
+export function bufferSource(bytes: Buffer): ByteSource {
+  return {
+    read(offset: number, length: number): Buffer {
+      return bytes.subarray(offset, offset + length);
+    },
+  };
+}
+
+function u64(buf: Buffer, off: number): number {
+  // vaddrs, offsets and sizes of real files stay far below 2^53.
+  return buf.readUInt32LE(off) + buf.readUInt32LE(off + 4) * 4294967296;
+}
+
+interface Section {
+  type: number;
+  flags: number;
+  offset: number;
+  size: number;
+  link: number;
+  entsize: number;
+}
+
+interface Headers {
+  loads: LoadSegment[];
+  notes: Array<{ offset: number; size: number }>;
+  sections: Section[];
+}
+
+function readHeaders(src: ByteSource, what: string): Headers {
+  const eh = src.read(0, 64);
+  if (eh.length < 64 || eh.readUInt32BE(0) !== 0x7f454c46) throw new Error(`${what} is not an ELF file`);
+  if (eh[4] !== 2 || eh[5] !== 1) throw new Error(`${what} is not a little-endian ELF64 file`);
+  const phoff = u64(eh, 0x20);
+  const shoff = u64(eh, 0x28);
+  const phentsize = eh.readUInt16LE(0x36);
+  const phnum = eh.readUInt16LE(0x38);
+  const shentsize = eh.readUInt16LE(0x3a);
+  const shnum = eh.readUInt16LE(0x3c);
+  const loads: LoadSegment[] = [];
+  const notes: Array<{ offset: number; size: number }> = [];
+  const ph = src.read(phoff, phentsize * phnum);
+  for (let i = 0; i + 56 <= ph.length; i += phentsize) {
+    const type = ph.readUInt32LE(i);
+    if (type === PT_LOAD) {
+      loads.push({ fileOffset: u64(ph, i + 8), vaddr: u64(ph, i + 16), fileSize: u64(ph, i + 32) });
+    } else if (type === PT_NOTE) {
+      notes.push({ offset: u64(ph, i + 8), size: u64(ph, i + 32) });
+    }
+  }
+  const sections: Section[] = [];
+  if (shoff !== 0 && shnum !== 0) {
+    const sh = src.read(shoff, shentsize * shnum);
+    for (let i = 0; i + 64 <= sh.length; i += shentsize) {
+      sections.push({
+        type: sh.readUInt32LE(i + 4),
+        flags: u64(sh, i + 8),
+        offset: u64(sh, i + 24),
+        size: u64(sh, i + 32),
+        link: sh.readUInt32LE(i + 40),
+        entsize: u64(sh, i + 56),
+      });
+    }
+  }
+  return { loads, notes, sections };
+}
+
+function readBuildId(src: ByteSource, notes: Array<{ offset: number; size: number }>): string {
+  for (const note of notes) {
+    const buf = src.read(note.offset, note.size);
+    let p = 0;
+    while (p + 12 <= buf.length) {
+      const namesz = buf.readUInt32LE(p);
+      const descsz = buf.readUInt32LE(p + 4);
+      const type = buf.readUInt32LE(p + 8);
+      const nameStart = p + 12;
+      const descStart = nameStart + ((namesz + 3) & ~3);
+      if (type === NT_GNU_BUILD_ID && namesz === 4 && buf.toString('latin1', nameStart, nameStart + 3) === 'GNU') {
+        return buf.toString('hex', descStart, descStart + descsz);
+      }
+      p = descStart + ((descsz + 3) & ~3);
+    }
+  }
+  return '';
+}
+
+/**
+ * Appends the function symbols of every SHT_SYMTAB / SHT_DYNSYM section of
+ * `src` to `out`, registering their string tables in `strtabs`. Only
+ * STT_FUNC, and STT_NOTYPE labels inside executable sections (hand-written
+ * assembly), with a defined section.
+ */
+function readSymbols(src: ByteSource, headers: Headers, wanted: number, strtabs: Buffer[], out: RawSymbol[]): number {
+  let found = 0;
+  for (const s of headers.sections) {
+    if (s.type !== wanted || s.entsize !== 24) continue;
+    const strSection = headers.sections[s.link];
+    if (strSection === undefined) continue;
+    const strtab = src.read(strSection.offset, strSection.size);
+    const table = strtabs.length;
+    strtabs.push(strtab);
+    const syms = src.read(s.offset, s.size);
+    for (let i = 0; i + 24 <= syms.length; i += 24) {
+      const info = syms[i + 4];
+      const type = info & 0xf;
+      const shndx = syms.readUInt16LE(i + 6);
+      if (shndx === 0 || shndx >= 0xff00) continue;
+      if (type !== STT_FUNC) {
+        if (type !== STT_NOTYPE) continue;
+        const section = headers.sections[shndx];
+        if (section === undefined || (section.flags & SHF_EXECINSTR) === 0) continue;
+      }
+      const start = u64(syms, i + 8);
+      const nameOffset = syms.readUInt32LE(i);
+      if (start === 0 || nameOffset === 0) continue;
+      out.push({ start, size: u64(syms, i + 16), nameOffset, table });
+      found++;
+    }
+  }
+  return found;
+}
+
+const DEBUG_ROOT = '/usr/lib/debug/.build-id';
+
+/**
+ * Reads an ELF file's segments, build id and symbols. When a build-id debug
+ * file is installed (`/usr/lib/debug/.build-id/xx/yyyy.debug`, from Debian's
+ * -dbg / -dbgsym packages), its full .symtab replaces the stripped one.
+ */
+export function readElf(src: ByteSource, what: string): ElfInfo {
+  const headers = readHeaders(src, what);
+  const buildId = readBuildId(src, headers.notes);
+  const strtabs: Buffer[] = [];
+  const raw: RawSymbol[] = [];
+  let symbolSource = what;
+  let symtabCount = 0;
+  if (buildId.length > 2) {
+    const debugPath = `${DEBUG_ROOT}/${buildId.slice(0, 2)}/${buildId.slice(2)}.debug`;
+    let fd = -1;
+    try {
+      fd = fs.openSync(debugPath, 'r');
+    } catch {
+      // Not installed: the file's own tables are all there is.
+    }
+    if (fd >= 0) {
+      try {
+        const debugSrc = fileSource(fd);
+        symtabCount = readSymbols(debugSrc, readHeaders(debugSrc, debugPath), SHT_SYMTAB, strtabs, raw);
+        if (symtabCount > 0) symbolSource = debugPath;
+      } catch {
+        // A damaged debug file: fall back to the binary's own tables.
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+  }
+  if (symtabCount === 0) readSymbols(src, headers, SHT_SYMTAB, strtabs, raw);
+  readSymbols(src, headers, SHT_DYNSYM, strtabs, raw);
+  return { loads: headers.loads, buildId, symbols: new SymbolTable(strtabs, raw), symbolSource };
+}
+
+/** The vaddr of a file offset, through the PT_LOAD that maps it. */
+export function fileOffsetToVaddr(loads: readonly LoadSegment[], fileOffset: number): number | undefined {
+  for (const l of loads) {
+    if (fileOffset >= l.fileOffset && fileOffset < l.fileOffset + l.fileSize) {
+      return fileOffset - l.fileOffset + l.vaddr;
+    }
+  }
+  return undefined;
+}
