@@ -1,0 +1,126 @@
+'use strict';
+// Raw measurements -> per-workload, per-variant summaries (median, min, max),
+// with each variant's overhead as a ratio to the baseline of the same round
+// (the baseline measured in the same pass of the round-robin).
+const { summarize } = require('./stats');
+
+const MB = 1024 * 1024;
+
+function ok(m) {
+  return m.type === 'result';
+}
+
+// The metrics of one measurement, flattened; `base` is the same round's baseline.
+function metricsOf(m, base, kind) {
+  const out = {
+    maxRssMB: m.maxRssBytes / MB,
+    stopEncodeMillis: m.stopEncodeMillis,
+    stopMillis: m.stopMillis,
+    maxBlockMillis: m.maxBlockMillis,
+    profileKB: m.profileBytes !== undefined ? m.profileBytes / 1024 : undefined,
+    samples: m.samples,
+    startMillis: m.startMillis,
+    machineBusy: m.machineBusy,
+  };
+  if (m.handler) {
+    out.handlerMedianNanos = m.handler.medianNanos;
+    out.handlerMaxNanos = m.handler.maxNanos;
+    out.handlerTotalMillis = m.handler.totalNanos / 1e6;
+    out.handlerShareOfCpu = m.handler.totalNanos / 1e6 / m.cpuMillis;
+    out.matchedShare = m.handler.v8Samples > 0 ? m.handler.matched / m.handler.v8Samples : undefined;
+    out.dropped = m.handler.dropped;
+  }
+  if (kind === 'http') {
+    Object.assign(out, {
+      throughput: m.throughput,
+      latencyP50Millis: m.latencyP50Millis,
+      latencyP99Millis: m.latencyP99Millis,
+      cpuMicrosPerRequest: m.cpuMicrosPerRequest,
+      errors: m.errors + (m.failed || 0),
+      rssGrowthMB: (m.rssEndBytes - m.rssBeginBytes) / MB,
+      rssEndMB: m.rssEndBytes / MB,
+    });
+    if (base) {
+      out.throughputRatio = m.throughput / base.throughput;
+      out.latencyP99Ratio = m.latencyP99Millis / base.latencyP99Millis;
+      out.cpuPerRequestRatio = m.cpuMicrosPerRequest / base.cpuMicrosPerRequest;
+    }
+  } else {
+    Object.assign(out, { wallMillis: m.wallMillis, cpuMillis: m.cpuMillis });
+    if (base) {
+      out.wallRatio = m.wallMillis / base.wallMillis;
+      out.cpuRatio = m.cpuMillis / base.cpuMillis;
+    }
+  }
+  return out;
+}
+
+function summarizeRows(list, variants, unsupported, kindOf) {
+  const rows = [];
+  for (const v of variants) {
+    if (unsupported[v.id]) {
+      rows.push({ variant: v.id, name: v.name, unsupported: unsupported[v.id] });
+      continue;
+    }
+    const mine = list.filter((m) => m.variant === v.id);
+    const good = mine.filter(ok);
+    const per = good.map((m) => {
+      const base = list.find((b) => b.variant === 'baseline' && b.round === m.round && b.workload === m.workload && ok(b));
+      return metricsOf(m, base, kindOf(m.workload));
+    });
+    const metrics = {};
+    const keys = new Set(per.flatMap((p) => Object.keys(p)));
+    for (const k of keys) {
+      const s = summarize(per.map((p) => p[k]));
+      if (s) metrics[k] = s;
+    }
+    rows.push({
+      variant: v.id,
+      name: v.name,
+      n: good.length,
+      failed: mine.length - good.length,
+      errors: mine.filter((m) => !ok(m)).map((m) => String(m.message || m.reason).split('\n')[0]),
+      useCPED: good.find((m) => m.useCPED !== undefined)?.useCPED,
+      metrics,
+    });
+  }
+  return rows;
+}
+
+function aggregate({ meta, measurements, long, micro }) {
+  const kindOf = (w) => (w === 'http' ? 'http' : 'fixed');
+  const tables = { workloads: {}, long: null, micro: null };
+  for (const w of Object.keys(meta.workloads)) {
+    tables.workloads[w] = {
+      kind: kindOf(w),
+      description: meta.workloads[w],
+      rows: summarizeRows(
+        measurements.filter((m) => m.workload === w),
+        meta.variants,
+        meta.unsupported,
+        kindOf,
+      ),
+    };
+  }
+  if (long.length > 0) {
+    const ids = [...new Set(long.map((m) => m.variant))];
+    tables.long = {
+      seconds: meta.longSeconds,
+      rows: summarizeRows(long, meta.variants.filter((v) => ids.includes(v.id)), {}, kindOf),
+    };
+  }
+  if (micro.length > 0) {
+    const modes = {};
+    for (const m of micro) {
+      if (!ok(m)) continue;
+      (modes[m.mode] ??= []).push(m.nsPerOp);
+    }
+    tables.micro = Object.fromEntries(Object.entries(modes).map(([k, v]) => [k, summarize(v)]));
+    tables.microFailed = micro.filter((m) => !ok(m)).map((m) => `${m.mode}: ${m.message}`);
+  }
+  tables.machineBusy = summarize([...measurements, ...long].map((m) => m.machineBusy));
+  tables.loadAvg1 = summarize([...measurements, ...long].map((m) => m.loadAvg1));
+  return { meta, tables };
+}
+
+module.exports = { aggregate };

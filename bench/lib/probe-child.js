@@ -1,0 +1,51 @@
+'use strict';
+// Run once per suite in a fresh process under the Node being measured: its
+// version, whether AsyncLocalStorage is backed by AsyncContextFrame, whether
+// this labelprof build accepts nativeFrames, and whether @datadog/pprof loads.
+const os = require('node:os');
+const path = require('node:path');
+const { AsyncLocalStorage, AsyncResource } = require('node:async_hooks');
+
+function asyncContextFrame() {
+  // Under AsyncContextFrame a resource created inside run() carries the frame.
+  const r = new AsyncLocalStorage().run(1, () => new AsyncResource('bench-probe'));
+  return Object.getOwnPropertySymbols(r).some((s) => s.description === 'context_frame' && r[s] !== undefined);
+}
+
+function nativeFrames() {
+  // eslint-disable-next-line global-require
+  const lp = require(path.join(__dirname, '..', '..'));
+  try {
+    const p = lp.start({ nativeFrames: true });
+    p.stopSync();
+    return { supported: true };
+  } catch (err) {
+    if (err instanceof TypeError && /Unknown option/.test(err.message)) return { supported: false, error: err.message };
+    return { supported: false, error: String(err.message) };
+  }
+}
+
+function datadog() {
+  try {
+    // eslint-disable-next-line global-require
+    const pprof = require('@datadog/pprof');
+    // eslint-disable-next-line global-require
+    const { version } = require('@datadog/pprof/package.json');
+    pprof.time.start({ intervalMicros: 10000, durationMillis: 1000, withContexts: true, collectCpuTime: true });
+    pprof.time.stop();
+    return { loaded: true, version };
+  } catch (err) {
+    return { loaded: false, error: String(err.message).split('\n')[0] };
+  }
+}
+
+const result = {
+  type: 'result',
+  node: process.version,
+  v8: process.versions.v8,
+  asyncContextFrame: asyncContextFrame(),
+  nativeFrames: nativeFrames(),
+  datadog: datadog(),
+  loadavg: os.loadavg(),
+};
+process.send(result, () => process.exit(0));

@@ -1,0 +1,346 @@
+#!/usr/bin/env node
+'use strict';
+// labelprof's overhead benchmark. Runs every workload under every variant,
+// each measurement in a fresh child process, variants interleaved
+// round-robin; prints a markdown report on stdout (progress on stderr) and
+// writes the raw and summarized results to bench/results/.
+//
+//   node bench/run.js [--quick] [--runs N] [--node <path|major>] [--binding <file.node>]
+//                     [--long-runs N] [--long-seconds S] [--micro-runs N]
+//                     [--workloads cpu,http,async,native] [--variants id,id] [--no-long] [--no-micro]
+//
+// See bench/README.md for what is measured and how to read it.
+const fs = require('node:fs');
+const path = require('node:path');
+const { spawn, execFileSync } = require('node:child_process');
+
+const { VARIANTS, LONG_VARIANTS, variantById } = require('./lib/variants');
+const { driveHttp } = require('./lib/http-driver');
+const { machine, gitCommit, cpuTimes, busyFraction } = require('./lib/system');
+const { aggregate } = require('./lib/aggregate');
+const { renderMarkdown } = require('./lib/report');
+
+const BENCH_DIR = __dirname;
+const REPO_ROOT = path.join(BENCH_DIR, '..');
+const WORKLOADS = ['cpu', 'http', 'async', 'native'];
+const MICRO_MODES = ['call-plain', 'call-als', 'call-labelprof', 'await-plain', 'await-als', 'await-labelprof'];
+
+function usage(message) {
+  if (message) process.stderr.write(`bench: ${message}\n`);
+  process.stderr.write(
+    'usage: node bench/run.js [--quick] [--runs N] [--node <path|major>] [--binding <file.node>]\n' +
+      '                         [--long-runs N] [--long-seconds S] [--micro-runs N] [--no-long] [--no-micro]\n' +
+      '                         [--workloads cpu,http,async,native] [--variants id,id,...] [--out <file.json>]\n',
+  );
+  process.exit(message ? 2 : 0);
+}
+
+function parseArgs(argv) {
+  const o = {
+    quick: false,
+    runs: undefined,
+    node: undefined,
+    binding: process.env.LABELPROF_BINDING || undefined,
+    longRuns: undefined,
+    longSeconds: 60,
+    microRuns: undefined,
+    workloads: WORKLOADS,
+    variants: VARIANTS.map((v) => v.id),
+    long: true,
+    micro: true,
+    out: undefined,
+  };
+  const positiveInt = (name, s) => {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < 0) usage(`expected a whole number for ${name} but received ${JSON.stringify(s)}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      if (i + 1 >= argv.length) usage(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--quick') o.quick = true;
+    else if (a === '--runs') o.runs = positiveInt(a, value());
+    else if (a === '--node') o.node = value();
+    else if (a === '--binding') o.binding = value();
+    else if (a === '--long-runs') o.longRuns = positiveInt(a, value());
+    else if (a === '--long-seconds') o.longSeconds = positiveInt(a, value());
+    else if (a === '--micro-runs') o.microRuns = positiveInt(a, value());
+    else if (a === '--no-long') o.long = false;
+    else if (a === '--no-micro') o.micro = false;
+    else if (a === '--out') o.out = value();
+    else if (a === '--workloads') {
+      o.workloads = value().split(',');
+      for (const w of o.workloads) if (!WORKLOADS.includes(w)) usage(`unknown workload ${w}; known: ${WORKLOADS.join(', ')}`);
+    } else if (a === '--variants') {
+      o.variants = value().split(',');
+      for (const v of o.variants) variantById(v);
+      if (!o.variants.includes('baseline')) o.variants.unshift('baseline');
+    } else if (a === '--help' || a === '-h') usage();
+    else usage(`unknown argument ${a}`);
+  }
+  if (o.runs === undefined) o.runs = o.quick ? 1 : 5;
+  if (o.runs < 1) usage('--runs must be at least 1');
+  if (o.longRuns === undefined) o.longRuns = o.quick ? 1 : 1;
+  if (o.quick && o.longSeconds === 60) o.longSeconds = 2;
+  if (o.microRuns === undefined) o.microRuns = o.quick ? 1 : o.runs;
+  return o;
+}
+
+function log(s) {
+  process.stderr.write(`${s}\n`);
+}
+
+// --node 24 fetches and builds for that major (scripts/build-for-node.sh);
+// --node /path/to/node uses that binary with --binding or $LABELPROF_BINDING.
+function resolveNode(opts) {
+  if (opts.node === undefined) return { nodeBin: process.execPath, binding: opts.binding };
+  if (/^\d+$/.test(opts.node)) {
+    log(`bench: fetching Node ${opts.node} and building labelprof for it (scripts/build-for-node.sh ${opts.node})...`);
+    const out = execFileSync(path.join(REPO_ROOT, 'scripts', 'build-for-node.sh'), [opts.node], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+      .trim()
+      .split('\n');
+    return { nodeBin: out[out.length - 2], binding: opts.binding ?? out[out.length - 1] };
+  }
+  const nodeBin = path.resolve(opts.node);
+  if (!fs.existsSync(nodeBin)) usage(`--node ${opts.node}: no such file`);
+  return { nodeBin, binding: opts.binding };
+}
+
+function childEnv(binding, job) {
+  const env = { ...process.env, BENCH_JOB: JSON.stringify(job) };
+  delete env.NODE_OPTIONS; // nothing preloaded into the measured process
+  if (binding) env.LABELPROF_BINDING = path.resolve(binding);
+  else delete env.LABELPROF_BINDING;
+  return env;
+}
+
+// Spawns one child and collects its messages. `drive` (HTTP only) runs the load.
+function runChild({ nodeBin, binding, script, job, timeoutMillis, drive }) {
+  return new Promise((resolve) => {
+    const child = spawn(nodeBin, [script], {
+      env: childEnv(binding, job),
+      stdio: ['ignore', 2, 2, 'ipc'],
+    });
+    const waiting = new Map();
+    const inbox = [];
+    let settled = false;
+    const finish = (value) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(value);
+    };
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      finish({ type: 'error', message: `timed out after ${timeoutMillis} ms` });
+    }, timeoutMillis);
+    const waitFor = (type) =>
+      new Promise((res) => {
+        const i = inbox.findIndex((m) => m.type === type);
+        if (i >= 0) res(inbox.splice(i, 1)[0]);
+        else waiting.set(type, res);
+      });
+    child.on('message', (msg) => {
+      if (msg.type === 'error' || msg.type === 'unsupported') return finish(msg);
+      const w = waiting.get(msg.type);
+      if (w) {
+        waiting.delete(msg.type);
+        w(msg);
+      } else inbox.push(msg);
+    });
+    child.on('exit', (code, signal) => {
+      // Messages sent just before exit can arrive after this event: give them a moment.
+      setTimeout(
+        () => finish({ type: 'error', message: `child exited (code ${code}, signal ${signal}) without a result` }),
+        500,
+      );
+    });
+    (async () => {
+      let driven = {};
+      if (drive) {
+        try {
+          driven = await drive({ child, waitFor });
+        } catch (err) {
+          child.kill('SIGKILL');
+          return finish({ type: 'error', message: `load driver: ${err.stack || err}` });
+        }
+      }
+      const result = await waitFor('result');
+      finish({ ...result, ...driven });
+    })();
+  });
+}
+
+// Fresh process: what the suite runs under, and what this build supports.
+async function probe(nodeBin, binding) {
+  const script = path.join(BENCH_DIR, 'lib', 'probe-child.js');
+  return runChild({ nodeBin, binding, script, job: {}, timeoutMillis: 60_000 });
+}
+
+function rotate(list, k) {
+  if (list.length === 0) return list;
+  const s = k % list.length;
+  return list.slice(s).concat(list.slice(0, s));
+}
+
+async function measure(ctx, workloadName, variant, params, label) {
+  // eslint-disable-next-line global-require, import/no-dynamic-require
+  const workload = require(`./workloads/${workloadName}`);
+  const job = { workload: workloadName, variant, params };
+  const before = cpuTimes();
+  const loadBefore = require('node:os').loadavg()[0];
+  const t0 = Date.now();
+  const timeoutMillis = workload.kind === 'http' ? (params.warmupSeconds + params.seconds) * 1000 + 120_000 : 600_000;
+  const res = await runChild({
+    nodeBin: ctx.nodeBin,
+    binding: ctx.binding,
+    script: path.join(BENCH_DIR, 'lib', 'child.js'),
+    job,
+    timeoutMillis,
+    drive:
+      workload.kind === 'http'
+        ? ({ child, waitFor }) => driveHttp({ child, waitFor, params, routes: workload.ROUTES })
+        : undefined,
+  });
+  res.elapsedMillis = Date.now() - t0;
+  res.machineBusy = busyFraction(before, cpuTimes());
+  res.loadAvg1 = loadBefore;
+  const what =
+    res.type === 'result'
+      ? workload.kind === 'http'
+        ? `${Math.round(res.throughput)} req/s p99 ${res.latencyP99Millis} ms`
+        : `${Math.round(res.wallMillis)} ms wall, ${Math.round(res.cpuMillis)} ms CPU`
+      : `${res.type}: ${String(res.message || res.reason).split('\n')[0]}`;
+  log(`  ${label} ${workloadName.padEnd(6)} ${variant.id.padEnd(14)} ${what}`);
+  return res;
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const { nodeBin, binding } = resolveNode(opts);
+  const mode = opts.quick ? 'quick' : 'full';
+  const started = new Date();
+
+  const probed = await probe(nodeBin, binding);
+  if (probed.type !== 'result') {
+    log(`bench: the probe child failed under ${nodeBin}: ${probed.message}`);
+    process.exit(1);
+  }
+  log(
+    `bench: ${mode} run under Node ${probed.node} (${nodeBin}); ${opts.runs} run(s) per variant; ` +
+      `AsyncContextFrame ${probed.asyncContextFrame ? 'on' : 'off'}; nativeFrames ${probed.nativeFrames.supported ? 'supported' : 'not supported'}; ` +
+      `@datadog/pprof ${probed.datadog.loaded ? probed.datadog.version : `not loadable (${probed.datadog.error})`}`,
+  );
+
+  const unsupported = {};
+  for (const id of opts.variants) {
+    const v = variantById(id);
+    if (v.nativeFrames && !probed.nativeFrames.supported) unsupported[id] = 'not supported by this build';
+    if (v.profiler === 'datadog' && !probed.datadog.loaded) unsupported[id] = `@datadog/pprof does not load: ${probed.datadog.error}`;
+  }
+  const active = opts.variants.filter((id) => unsupported[id] === undefined).map(variantById);
+  const ctx = { nodeBin, binding };
+  const paramsOf = (w) => require(`./workloads/${w}`).params[mode]; // eslint-disable-line global-require
+
+  const measurements = [];
+  for (let round = 0; round < opts.runs; round++) {
+    log(`bench: round ${round + 1}/${opts.runs}`);
+    for (const w of opts.workloads) {
+      for (const variant of rotate(active, round)) {
+        const res = await measure(ctx, w, variant, paramsOf(w), `[${round + 1}/${opts.runs}]`);
+        if (res.type === 'unsupported') {
+          unsupported[variant.id] = res.reason;
+        }
+        measurements.push({ round, workload: w, variant: variant.id, ...res });
+      }
+      // A variant found unsupported at run time is skipped from then on.
+      for (let i = active.length - 1; i >= 0; i--) if (unsupported[active[i].id]) active.splice(i, 1);
+    }
+  }
+
+  const long = [];
+  if (opts.long && opts.longRuns > 0 && opts.workloads.includes('http')) {
+    const base = require('./workloads/http').params.long; // eslint-disable-line global-require
+    const params = { ...base, seconds: opts.longSeconds, warmupSeconds: opts.quick ? 0.3 : base.warmupSeconds };
+    const longActive = LONG_VARIANTS.filter((id) => opts.variants.includes(id) && !unsupported[id]).map(variantById);
+    for (let round = 0; round < opts.longRuns; round++) {
+      log(`bench: ${opts.longSeconds}-second profiles, round ${round + 1}/${opts.longRuns}`);
+      for (const variant of rotate(longActive, round)) {
+        const res = await measure(ctx, 'http', variant, params, `[long ${round + 1}/${opts.longRuns}]`);
+        long.push({ round, workload: 'http', variant: variant.id, ...res });
+      }
+    }
+  }
+
+  const micro = [];
+  if (opts.micro && opts.microRuns > 0) {
+    const params = opts.quick ? { iterations: 200_000, batches: 3 } : { iterations: 2_000_000, batches: 7 };
+    for (let round = 0; round < opts.microRuns; round++) {
+      log(`bench: micro, round ${round + 1}/${opts.microRuns}`);
+      for (const m of rotate(MICRO_MODES, round)) {
+        const res = await runChild({
+          nodeBin,
+          binding,
+          script: path.join(BENCH_DIR, 'micro', 'micro.js'),
+          job: { mode: m, params },
+          timeoutMillis: 300_000,
+        });
+        log(`  [${round + 1}/${opts.microRuns}] ${m.padEnd(16)} ${res.type === 'result' ? `${res.nsPerOp.toFixed(1)} ns/op` : res.message}`);
+        micro.push({ round, mode: m, ...res });
+      }
+    }
+  }
+
+  const finished = new Date();
+  const meta = {
+    date: started.toISOString(),
+    finished: finished.toISOString(),
+    durationSeconds: Math.round((finished - started) / 1000),
+    mode,
+    machine: machine(),
+    node: { version: probed.node, v8: probed.v8, execPath: nodeBin, asyncContextFrame: probed.asyncContextFrame },
+    runnerNode: process.version,
+    labelprof: { commit: gitCommit(REPO_ROOT), binding: binding ? path.resolve(binding) : 'default (build/Release)' },
+    datadog: probed.datadog,
+    nativeFrames: probed.nativeFrames,
+    runs: opts.runs,
+    longRuns: long.length > 0 ? opts.longRuns : 0,
+    longSeconds: opts.longSeconds,
+    microRuns: micro.length > 0 ? opts.microRuns : 0,
+    loadAvgAtStart: probed.loadavg,
+    workloads: Object.fromEntries(
+      opts.workloads.map((w) => [w, require(`./workloads/${w}`).describe(paramsOf(w))]), // eslint-disable-line global-require
+    ),
+    variants: opts.variants.map(variantById),
+    unsupported,
+  };
+  const summary = aggregate({ meta, measurements, long, micro });
+  const report = renderMarkdown(summary);
+  process.stdout.write(report);
+
+  const resultsDir = path.join(BENCH_DIR, 'results');
+  fs.mkdirSync(resultsDir, { recursive: true });
+  const stamp = started.toISOString().replace(/[:]/g, '').replace(/\..*$/, '');
+  const file =
+    opts.out !== undefined
+      ? path.resolve(opts.out)
+      : path.join(resultsDir, `${stamp}-node${probed.node.replace(/^v/, '').split('.')[0]}${opts.quick ? '-quick' : ''}.json`);
+  fs.writeFileSync(file, `${JSON.stringify({ meta, summary: summary.tables, measurements, long, micro }, null, 1)}\n`);
+  log(`bench: wrote ${path.relative(process.cwd(), file)} (${meta.durationSeconds} s)`);
+  const failures = [...measurements, ...long, ...micro].filter((m) => m.type === 'error');
+  if (failures.length > 0) {
+    log(`bench: ${failures.length} measurement(s) failed; see "error" entries in the JSON`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch((err) => {
+  log(`bench: ${err.stack || err}`);
+  process.exit(1);
+});
