@@ -280,7 +280,7 @@ async function main() {
 
   const micro = [];
   if (opts.micro && opts.microRuns > 0) {
-    const params = opts.quick ? { iterations: 200_000, batches: 3 } : { iterations: 2_000_000, batches: 7 };
+    const params = opts.quick ? { iterations: 200_000, batches: 3 } : { iterations: 300_000, batches: 7 };
     for (let round = 0; round < opts.microRuns; round++) {
       log(`bench: micro, round ${round + 1}/${opts.microRuns}`);
       for (const m of rotate(MICRO_MODES, round)) {

@@ -72,6 +72,8 @@ Step StepCfiSignalSafe(const cfi::UnwindRow& row, const StackReader& stack, Fram
 // through the frame-pointer chain: [rbp] = caller's rbp, [rbp+8] = return
 // address.
 Step StepFramePointerSignalSafe(const StackReader& stack, Frame* f) {
+  // _start and thread entry clear rbp: the chain ends there.
+  if (f->fp == 0) return Step::kEnd;
   // A frame record below rsp belongs to no live frame.
   if (f->fp < f->sp) return Step::kBad;
   uint64_t next_fp, ra;
@@ -157,9 +159,10 @@ int WalkFromRegistersSignalSafe(uint64_t pc, uint64_t sp, uint64_t fp,
     // A return address points after the call; the call itself (pc - 1) is
     // what lies inside the caller's FDE (matters at a noreturn call that
     // ends a function). The leaf pc is exact.
-    uint64_t lookup = depth == 1 ? f.pc : f.pc - 1;
+    bool is_leaf = depth == 1;
+    uint64_t lookup = is_leaf ? f.pc : f.pc - 1;
     const cfi::UnwindRow* row =
-        table != nullptr ? unwind_table::FindRowSignalSafe(table, lookup) : nullptr;
+        table != nullptr ? unwind_table::FindRowSignalSafe(table, lookup, is_leaf) : nullptr;
     uint64_t old_sp = f.sp;
     Step step;
     if (row != nullptr && row->cfa_rule() != cfi::kCfaNone) {
@@ -170,7 +173,7 @@ int WalkFromRegistersSignalSafe(uint64_t pc, uint64_t sp, uint64_t fp,
     }
     if (step == Step::kEnd) {
       result |= kWalkReachedEnd;
-      break;  // CFI marks the outermost frame (_start, clone): stack complete
+      break;  // outermost frame (CFI's undefined RA, or rbp 0): stack complete
     }
     if (step == Step::kUnsupported) {
       result |= kWalkUnsupportedCfi;

@@ -24,8 +24,23 @@ struct CompiledModule {
   uintptr_t bias = 0;
   std::vector<std::pair<uintptr_t, uintptr_t>> exec_ranges;
   std::vector<cfi::UnwindRow> rows;
+  std::vector<std::vector<uint32_t>> chunk_rows;  // one per exec range
   cfi::CompileStats stats;
 };
+
+// See UnwindModule::chunk_rows. One pass over the sorted rows.
+std::vector<uint32_t> BuildChunkIndex(const std::vector<cfi::UnwindRow>& rows, uintptr_t bias,
+                                      uintptr_t start, uintptr_t end) {
+  size_t chunks = ((end - start) >> kChunkShift) + 1;
+  std::vector<uint32_t> index(chunks + 1);
+  size_t row = 0;
+  for (size_t c = 0; c <= chunks; c++) {
+    uintptr_t offset = start + (c << kChunkShift) - bias;
+    while (row < rows.size() && rows[row].start <= offset) row++;
+    index[c] = static_cast<uint32_t>(row);
+  }
+  return index;
+}
 
 // What the handler sees, plus the owners that keep its rows alive.
 struct Snapshot {
@@ -112,6 +127,9 @@ std::shared_ptr<const CompiledModule> Compile(const LoadedObject& obj, std::stri
     return nullptr;
   }
   module->rows.shrink_to_fit();
+  for (const auto& range : module->exec_ranges) {
+    module->chunk_rows.push_back(BuildChunkIndex(module->rows, obj.bias, range.first, range.second));
+  }
   return module;
 }
 
@@ -146,7 +164,8 @@ bool Rebuild(const UnwindOptions& options, std::string* error) {
   for (LoadedObject& obj : objects) {
     if (obj.is_main) obj.name = MainExecutablePath();
     if (obj.exec_ranges.empty()) continue;
-    if (obj.is_main && !options.include_main_executable) continue;
+    if (obj.is_main && options.main_executable == MainExecutableCfi::kNone) continue;
+    bool leaf_only = obj.is_main && options.main_executable == MainExecutableCfi::kLeafOnly;
     if (obj.eh_frame_hdr == 0 || obj.readable_begin == 0) {
       stats.skipped += obj.name + ": no PT_GNU_EH_FRAME\n";
       continue;
@@ -171,10 +190,14 @@ bool Rebuild(const UnwindOptions& options, std::string* error) {
     stats.rows += module->stats.rows;
     stats.unsupported_rows += module->stats.unsupported_rows;
     stats.bytes += module->rows.size() * sizeof(cfi::UnwindRow);
-    for (const auto& range : module->exec_ranges) {
-      snapshot->modules.push_back(UnwindModule{range.first, range.second, module->bias,
-                                               module->rows.data(),
-                                               static_cast<uint32_t>(module->rows.size())});
+    for (size_t i = 0; i < module->exec_ranges.size(); i++) {
+      const auto& range = module->exec_ranges[i];
+      const auto& chunks = module->chunk_rows[i];
+      stats.bytes += chunks.size() * sizeof(uint32_t);
+      snapshot->modules.push_back(UnwindModule{
+          range.first, range.second, module->bias, module->rows.data(),
+          static_cast<uint32_t>(module->rows.size()), chunks.data(),
+          static_cast<uint32_t>(chunks.size() - 1), leaf_only});
     }
     snapshot->owners.push_back(module);
   }
@@ -212,7 +235,7 @@ const UnwindTable* AcquireSignalSafe() {
 void ReleaseSignalSafe() { g_walks_in_flight.fetch_sub(1, std::memory_order_seq_cst); }
 
 // Called in the signal handler: no allocation, no lock.
-const cfi::UnwindRow* FindRowSignalSafe(const UnwindTable* table, uintptr_t pc) {
+const cfi::UnwindRow* FindRowSignalSafe(const UnwindTable* table, uintptr_t pc, bool is_leaf) {
   // The last module starting at or before pc.
   uint32_t lo = 0, hi = table->module_count;
   while (lo < hi) {
@@ -221,12 +244,15 @@ const cfi::UnwindRow* FindRowSignalSafe(const UnwindTable* table, uintptr_t pc) 
   }
   if (lo == 0) return nullptr;
   const UnwindModule& m = table->modules[lo - 1];
-  if (pc >= m.end || pc < m.bias) return nullptr;
+  if (pc >= m.end || pc < m.bias || (m.leaf_only && !is_leaf)) return nullptr;
   uintptr_t offset = pc - m.bias;
   if (offset > UINT32_MAX) return nullptr;
-  // The last row starting at or before offset.
-  lo = 0;
-  hi = m.row_count;
+  // The last row starting at or before offset lies between the row in force
+  // at the chunk's start and the one in force at the next chunk's start.
+  uintptr_t chunk = (pc - m.start) >> kChunkShift;
+  if (chunk >= m.chunk_count) return nullptr;
+  lo = m.chunk_rows[chunk];
+  hi = m.chunk_rows[chunk + 1];
   while (lo < hi) {
     uint32_t mid = (lo + hi) / 2;
     if (m.rows[mid].start <= offset) lo = mid + 1; else hi = mid;

@@ -15,6 +15,13 @@
 
 namespace labelprof {
 
+// A binary search over all of node's ~400k rows costs ~19 dependent loads
+// spread over 5 MB, each a likely cache and TLB miss inside the handler. So
+// each range also has a chunk index: for every 1 KB of code, the index of the
+// row in force at the chunk's first byte. A lookup then searches only the few
+// rows that start inside one chunk.
+constexpr int kChunkShift = 10;
+
 // The executable address range of one module and its rows.
 struct UnwindModule {
   uintptr_t start;  // first executable byte
@@ -22,6 +29,13 @@ struct UnwindModule {
   uintptr_t bias;   // load bias: row.start + bias is an address
   const cfi::UnwindRow* rows;
   uint32_t row_count;
+  // chunk_rows[i]: index + 1 of the last row starting at or before
+  // start + (i << kChunkShift) (0: none); one entry past the last chunk.
+  const uint32_t* chunk_rows;
+  uint32_t chunk_count;
+  // The module keeps frame pointers: its CFI serves only the interrupted
+  // frame (a frameless leaf, a prologue or epilogue); callers use rbp.
+  bool leaf_only;
 };
 
 struct UnwindTable {
@@ -41,11 +55,20 @@ struct UnwindTableStats {
   std::string skipped;         // "name: reason" lines for modules left out
 };
 
+// How the walk uses the CFI of the main executable (node).
+enum class MainExecutableCfi {
+  kNone,      // frame pointers only: a sample in a frameless leaf loses its caller
+  kLeafOnly,  // CFI for the interrupted frame only, frame pointers above it
+  kAll,       // CFI for every node frame (slowest: ~400k rows over 5 MB)
+};
+
 struct UnwindOptions {
-  // The node binary keeps frame pointers, but about 40 % of its functions
-  // have no frame-pointer prologue: with its CFI a sample inside one keeps
-  // its direct caller. Costs most of the build time and memory.
-  bool include_main_executable = true;
+  // Node's official builds keep frame pointers in every function that calls
+  // another, but about 40 % of its functions (small leaves, thunks) set up
+  // none: only at the leaf does a frame-pointer walk go wrong (it skips the
+  // direct caller). Node's CFI there fixes that; above the leaf, rbp is as
+  // good and avoids searching node's large table on every frame.
+  MainExecutableCfi main_executable = MainExecutableCfi::kLeafOnly;
 };
 
 namespace unwind_table {
@@ -65,8 +88,9 @@ const UnwindTable* AcquireSignalSafe();
 void ReleaseSignalSafe();
 
 // Called in the signal handler: no allocation, no lock. The row that covers
-// `pc`, or null when no module of the table contains it.
-const cfi::UnwindRow* FindRowSignalSafe(const UnwindTable* table, uintptr_t pc);
+// `pc`, or null when no module of the table contains it (or its module's CFI
+// serves leaves only and `is_leaf` is false).
+const cfi::UnwindRow* FindRowSignalSafe(const UnwindTable* table, uintptr_t pc, bool is_leaf);
 
 }  // namespace unwind_table
 }  // namespace labelprof

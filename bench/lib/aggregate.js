@@ -19,6 +19,7 @@ function metricsOf(m, base, kind) {
     maxBlockMillis: m.maxBlockMillis,
     profileKB: m.profileBytes !== undefined ? m.profileBytes / 1024 : undefined,
     samples: m.samples,
+    labelledShare: m.labelledShare,
     startMillis: m.startMillis,
     machineBusy: m.machineBusy,
   };

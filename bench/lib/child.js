@@ -34,8 +34,11 @@ async function main() {
     measured = { wallMillis, cpuMillis: (cpu.user + cpu.system) / 1000, checksum: r.checksum, units: r.units };
   }
   const rssBeforeStopBytes = process.memoryUsage.rss();
-  const profile = await setup.finish();
+  const { profileBuffer, ...profile } = await setup.finish();
   const usage = process.resourceUsage();
+  // After the measured part (and after peak RSS was read).
+  // eslint-disable-next-line global-require
+  if (profileBuffer) profile.labelledShare = require('./inspect-profile').labelledShare(profileBuffer);
   await send({
     type: 'result',
     node: process.version,

@@ -32,9 +32,9 @@ function handlerCell(m) {
   return `${num(m.handlerMedianNanos.median)} / ${num(m.handlerMaxNanos.max)}`;
 }
 
-function shareCell(s) {
+function shareCell(s, digits = 2) {
   if (!s) return '–';
-  return `${(s.median * 100).toFixed(2)} %`;
+  return `${(s.median * 100).toFixed(digits)} %`;
 }
 
 function table(header, rows) {
@@ -54,7 +54,7 @@ function failedNote(rows) {
 }
 
 function fixedTable(rows) {
-  const header = ['variant', 'wall ms', 'Δ wall', 'CPU ms', 'Δ CPU', 'peak RSS MB', 'stop+encode ms', 'longest block ms', 'profile KB', 'samples', 'handler med / max ns', 'handler % CPU'];
+  const header = ['variant', 'wall ms', 'Δ wall', 'CPU ms', 'Δ CPU', 'peak RSS MB', 'stop+encode ms', 'longest block ms', 'profile KB', 'samples', 'labelled', 'handler med / max ns', 'handler % CPU'];
   return table(
     header,
     rows.map((r) => {
@@ -71,6 +71,7 @@ function fixedTable(rows) {
         cell(m.maxBlockMillis, 1),
         cell(m.profileKB, 1),
         cell(m.samples),
+        shareCell(m.labelledShare, 0),
         handlerCell(m),
         shareCell(m.handlerShareOfCpu),
       ];
@@ -79,7 +80,7 @@ function fixedTable(rows) {
 }
 
 function httpTable(rows) {
-  const header = ['variant', 'req/s', 'Δ throughput', 'p99 ms', 'Δ p99', 'CPU µs/req', 'Δ CPU/req', 'peak RSS MB', 'stop+encode ms', 'longest block ms', 'profile KB', 'samples', 'handler med / max ns', 'handler % CPU'];
+  const header = ['variant', 'req/s', 'Δ throughput', 'p99 ms', 'Δ p99', 'CPU µs/req', 'Δ CPU/req', 'peak RSS MB', 'stop+encode ms', 'longest block ms', 'profile KB', 'samples', 'labelled', 'handler med / max ns', 'handler % CPU'];
   return table(
     header,
     rows.map((r) => {
@@ -99,6 +100,7 @@ function httpTable(rows) {
         cell(m.maxBlockMillis, 1),
         cell(m.profileKB, 1),
         cell(m.samples),
+        shareCell(m.labelledShare, 0),
         handlerCell(m),
         shareCell(m.handlerShareOfCpu),
       ];
@@ -107,7 +109,7 @@ function httpTable(rows) {
 }
 
 function longTable(long) {
-  const header = ['variant', 'samples', 'stop+encode ms', 'longest block ms', 'profile KB', 'RSS growth under load MB', 'peak RSS MB', 'req/s', 'Δ throughput', 'p99 ms'];
+  const header = ['variant', 'samples', 'labelled', 'stop+encode ms', 'longest block ms', 'profile KB', 'RSS growth under load MB', 'peak RSS MB', 'req/s', 'Δ throughput', 'p99 ms'];
   return table(
     header,
     long.rows.map((r) => {
@@ -115,6 +117,7 @@ function longTable(long) {
       return [
         r.name,
         cell(m.samples),
+        shareCell(m.labelledShare, 0),
         cell(m.stopEncodeMillis, 1),
         cell(m.maxBlockMillis, 1),
         cell(m.profileKB, 1),

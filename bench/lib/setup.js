@@ -51,7 +51,7 @@ function setupVariant(variant) {
         profile = await profiler.stop();
         const stopMillis = performance.now() - s0;
         const buf = await profile.encode();
-        return { stopMillis, bytes: buf.length };
+        return { stopMillis, bytes: buf.length, buf };
       });
       const st = profile.stats;
       return {
@@ -59,6 +59,7 @@ function setupVariant(variant) {
         stopEncodeMillis: stop.elapsedMillis,
         maxBlockMillis: stop.maxBlockMillis,
         profileBytes: stop.result.bytes,
+        profileBuffer: stop.result.buf,
         samples: profile.sampleCount,
         handler: {
           signals: st.signals,
@@ -85,13 +86,14 @@ function setupVariant(variant) {
         const profile = dd.stop();
         const stopMillis = performance.now() - s0;
         const buf = await dd.encode(profile);
-        return { stopMillis, bytes: buf.length };
+        return { stopMillis, bytes: buf.length, buf };
       });
       return {
         stopMillis: stop.result.stopMillis,
         stopEncodeMillis: stop.elapsedMillis,
         maxBlockMillis: stop.maxBlockMillis,
         profileBytes: stop.result.bytes,
+        profileBuffer: stop.result.buf,
         samples,
         useCPED: dd.useCPED,
       };

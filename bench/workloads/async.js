@@ -30,7 +30,7 @@ async function task(t, steps) {
 module.exports = {
   kind: 'fixed',
   params: {
-    full: { tasks: 4000, concurrency: 32, steps: 48 },
+    full: { tasks: 16000, concurrency: 32, steps: 48 },
     quick: { tasks: 200, concurrency: 16, steps: 24 },
   },
   describe: (p) =>

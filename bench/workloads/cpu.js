@@ -15,7 +15,7 @@ function cpuUnit(i) {
 
 module.exports = {
   kind: 'fixed',
-  params: { full: { units: 1500 }, quick: { units: 60 } },
+  params: { full: { units: 1200 }, quick: { units: 60 } },
   describe: (p) => `${p.units} units of mixed JS work (~1.1 ms each), each under withLabels({task})`,
   run({ wrap, params }) {
     let checksum = 0;

@@ -41,7 +41,7 @@ function jsonOp(inputs, i) {
 
 module.exports = {
   kind: 'fixed',
-  params: { full: { units: 1200 }, quick: { units: 50 } },
+  params: { full: { units: 700 }, quick: { units: 50 } },
   describe: (p) =>
     `${p.units} units of SHA-256 (64 KiB) + deflate/inflate (32 KiB) + JSON round trip (~20 KiB), each op under withLabels({op})`,
   run({ wrap, params }) {

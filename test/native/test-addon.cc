@@ -43,11 +43,20 @@ Napi::Object StatsObject(Napi::Env env) {
   return o;
 }
 
-// _prepareUnwindTables(includeMainExecutable = true) -> stats
+// _prepareUnwindTables(mainExecutableCfi: 'none' | 'leaf' | 'all' = 'leaf') -> stats
 Napi::Value JS__prepareUnwindTables(const Napi::CallbackInfo& info) {
   labelprof::UnwindOptions options;
-  if (info.Length() > 0 && info[0].IsBoolean()) {
-    options.include_main_executable = info[0].As<Napi::Boolean>().Value();
+  if (info.Length() > 0 && info[0].IsString()) {
+    std::string mode = info[0].As<Napi::String>().Utf8Value();
+    if (mode == "none") {
+      options.main_executable = labelprof::MainExecutableCfi::kNone;
+    } else if (mode == "all") {
+      options.main_executable = labelprof::MainExecutableCfi::kAll;
+    } else if (mode != "leaf") {
+      Napi::RangeError::New(info.Env(), "Expected 'none', 'leaf' or 'all' for mainExecutableCfi but received " + mode)
+          .ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
   }
   std::string error;
   bool ok = labelprof::PrepareUnwindTables(options, &error);
