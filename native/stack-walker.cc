@@ -71,9 +71,10 @@ Step StepCfiSignalSafe(const cfi::UnwindRow& row, const StackReader& stack, Fram
 // Called in the signal handler: no allocation, no lock. Unwinds one frame
 // through the frame-pointer chain: [rbp] = caller's rbp, [rbp+8] = return
 // address.
-Step StepFramePointerSignalSafe(const StackReader& stack, Frame* f) {
-  // _start and thread entry clear rbp: the chain ends there.
-  if (f->fp == 0) return Step::kEnd;
+Step StepFramePointerSignalSafe(const StackReader& stack, Frame* f, bool is_leaf) {
+  // _start and thread entry clear rbp: above the leaf a zero rbp ends the
+  // chain. In the leaf it may just be data (code without frame pointers).
+  if (f->fp == 0) return is_leaf ? Step::kBad : Step::kEnd;
   // A frame record below rsp belongs to no live frame.
   if (f->fp < f->sp) return Step::kBad;
   uint64_t next_fp, ra;
@@ -169,7 +170,7 @@ int WalkFromRegistersSignalSafe(uint64_t pc, uint64_t sp, uint64_t fp,
       result |= kWalkUsedCfi;
       step = StepCfiSignalSafe(*row, reader, &f);
     } else {
-      step = StepFramePointerSignalSafe(reader, &f);
+      step = StepFramePointerSignalSafe(reader, &f, is_leaf);
     }
     if (step == Step::kEnd) {
       result |= kWalkReachedEnd;

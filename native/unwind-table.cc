@@ -162,6 +162,7 @@ bool Rebuild(const UnwindOptions& options, std::string* error) {
   UnwindTableStats stats;
   stats.retired_leaked = g_stats.retired_leaked;
   for (LoadedObject& obj : objects) {
+    if (!options.use_cfi) break;
     if (obj.is_main) obj.name = MainExecutablePath();
     if (obj.exec_ranges.empty()) continue;
     if (obj.is_main && options.main_executable == MainExecutableCfi::kNone) continue;
@@ -209,7 +210,7 @@ bool Rebuild(const UnwindOptions& options, std::string* error) {
   snapshot->table.module_count = static_cast<uint32_t>(snapshot->modules.size());
   stats.build_micros = NowMicros() - t0;
   g_stats = stats;
-  if (stats.modules == 0) {
+  if (stats.modules == 0 && options.use_cfi) {
     *error = "no loaded module has usable .eh_frame CFI";
     if (!stats.skipped.empty()) *error += ":\n" + stats.skipped;
     // Keep the previous snapshot (if any): an empty one helps nobody.

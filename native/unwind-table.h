@@ -69,6 +69,9 @@ struct UnwindOptions {
   // direct caller). Node's CFI there fixes that; above the leaf, rbp is as
   // good and avoids searching node's large table on every frame.
   MainExecutableCfi main_executable = MainExecutableCfi::kLeafOnly;
+  // false: publish an empty table, so walks follow frame pointers alone (a
+  // kill switch, and the baseline the tests compare against).
+  bool use_cfi = true;
 };
 
 namespace unwind_table {

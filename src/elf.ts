@@ -41,8 +41,9 @@ export class SymbolTable {
       const e = entries[i];
       this.starts[i] = e.start;
       // A symbol without a size (assembly labels) is taken to run until the
-      // next symbol: better than no name, and bounded by the next one.
-      const next = i + 1 < n ? entries[i + 1].start : e.start + 1;
+      // next symbol, and never past the end of its section (a label before
+      // .plt must not name the PLT stubs).
+      const next = i + 1 < n ? Math.min(entries[i + 1].start, e.sectionEnd) : e.sectionEnd;
       this.ends[i] = e.size > 0 ? e.start + e.size : Math.max(next, e.start + 1);
       this.nameOffsets[i] = e.nameOffset;
       this.tableOf[i] = e.table;
@@ -87,6 +88,8 @@ export class SymbolTable {
 export interface RawSymbol {
   start: number;
   size: number;
+  /** End of the symbol's section (bounds a symbol without a size). */
+  sectionEnd: number;
   nameOffset: number;
   table: number;
 }
@@ -137,6 +140,7 @@ function u64(buf: Buffer, off: number): number {
 interface Section {
   type: number;
   flags: number;
+  addr: number;
   offset: number;
   size: number;
   link: number;
@@ -177,6 +181,7 @@ function readHeaders(src: ByteSource, what: string): Headers {
       sections.push({
         type: sh.readUInt32LE(i + 4),
         flags: u64(sh, i + 8),
+        addr: u64(sh, i + 16),
         offset: u64(sh, i + 24),
         size: u64(sh, i + 32),
         link: sh.readUInt32LE(i + 40),
@@ -227,15 +232,16 @@ function readSymbols(src: ByteSource, headers: Headers, wanted: number, strtabs:
       const type = info & 0xf;
       const shndx = syms.readUInt16LE(i + 6);
       if (shndx === 0 || shndx >= 0xff00) continue;
-      if (type !== STT_FUNC) {
-        if (type !== STT_NOTYPE) continue;
-        const section = headers.sections[shndx];
-        if (section === undefined || (section.flags & SHF_EXECINSTR) === 0) continue;
-      }
+      if (type !== STT_FUNC && type !== STT_NOTYPE) continue;
+      const section = headers.sections[shndx];
+      if (section === undefined) continue;
+      if (type === STT_NOTYPE && (section.flags & SHF_EXECINSTR) === 0) continue;
       const start = u64(syms, i + 8);
       const nameOffset = syms.readUInt32LE(i);
       if (start === 0 || nameOffset === 0) continue;
-      out.push({ start, size: u64(syms, i + 16), nameOffset, table });
+      // Debug files keep section addresses (their contents are NOBITS).
+      const sectionEnd = section.addr + section.size;
+      out.push({ start, size: u64(syms, i + 16), sectionEnd: Math.max(sectionEnd, start + 1), nameOffset, table });
       found++;
     }
   }

@@ -43,17 +43,20 @@ Napi::Object StatsObject(Napi::Env env) {
   return o;
 }
 
-// _prepareUnwindTables(mainExecutableCfi: 'none' | 'leaf' | 'all' = 'leaf') -> stats
+// _prepareUnwindTables(mainExecutableCfi: 'none' | 'leaf' | 'all' | 'off' = 'leaf') -> stats
+// ('off': no CFI at all, frame pointers only)
 Napi::Value JS__prepareUnwindTables(const Napi::CallbackInfo& info) {
   labelprof::UnwindOptions options;
   if (info.Length() > 0 && info[0].IsString()) {
     std::string mode = info[0].As<Napi::String>().Utf8Value();
     if (mode == "none") {
       options.main_executable = labelprof::MainExecutableCfi::kNone;
+    } else if (mode == "off") {
+      options.use_cfi = false;
     } else if (mode == "all") {
       options.main_executable = labelprof::MainExecutableCfi::kAll;
     } else if (mode != "leaf") {
-      Napi::RangeError::New(info.Env(), "Expected 'none', 'leaf' or 'all' for mainExecutableCfi but received " + mode)
+      Napi::RangeError::New(info.Env(), "Expected 'none', 'leaf', 'all' or 'off' for mainExecutableCfi but received " + mode)
           .ThrowAsJavaScriptException();
       return info.Env().Undefined();
     }
