@@ -38,3 +38,29 @@ test('three labelled tasks burning 50/30/20 get their CPU share within 5 points'
     assert.ok(mine / all >= 0.95, `${t}: only ${mine} of ${all} burn samples carry task=${t}`);
   }
 });
+
+test('interleaved concurrent requests: no sample carries another request\'s labels', () => {
+  const { file, stats } = runJson('concurrent.js');
+  const { samples } = readProfile(fs.readFileSync(file));
+  fs.unlinkSync(file);
+  const kindOf = { burnKindA: 'A', burnKindB: 'B', burnKindC: 'C' };
+  const seen = { A: 0, B: 0, C: 0 };
+  const wrong = [];
+  let beforeStart = 0;
+  for (const s of samples) {
+    if (s.stack.includes('burnBeforeStart')) {
+      beforeStart += s.count;
+      if (s.labels.phase !== 'top-level' || s.labels.kind !== undefined) wrong.push(`burnBeforeStart with ${JSON.stringify(s.labels)}`);
+    }
+    const burn = s.stack.find((f) => f in kindOf);
+    if (burn === undefined) continue;
+    const kind = kindOf[burn];
+    seen[kind] += s.count;
+    if (s.labels.kind !== kind || !String(s.labels.request).startsWith(`${kind}-`)) {
+      wrong.push(`${burn} with ${JSON.stringify(s.labels)} x${s.count}`);
+    }
+  }
+  assert.deepEqual(wrong, [], `stats ${JSON.stringify(stats)}`);
+  for (const k of Object.keys(seen)) assert.ok(seen[k] >= 30, `too few samples for kind ${k}: ${JSON.stringify(seen)}`);
+  assert.ok(beforeStart >= 10, `labels set before start(): ${beforeStart} samples`);
+});
