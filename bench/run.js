@@ -8,15 +8,17 @@
 //   node bench/run.js [--quick] [--runs N] [--node <path|major>] [--binding <file.node>]
 //                     [--long-runs N] [--long-seconds S] [--micro-runs N]
 //                     [--workloads cpu,http,async,native] [--variants id,id] [--no-long] [--no-micro]
+//                     [--max-retries N] [--foreign-limit CORES] [--out file.json]
 //
 // See bench/README.md for what is measured and how to read it.
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const { spawn, execFileSync } = require('node:child_process');
 
 const { VARIANTS, LONG_VARIANTS, variantById } = require('./lib/variants');
 const { driveHttp } = require('./lib/http-driver');
-const { machine, gitCommit, cpuTimes, busyFraction } = require('./lib/system');
+const { machine, gitCommit, cpuTimes, busyFraction, foreignCores } = require('./lib/system');
 const { aggregate } = require('./lib/aggregate');
 const { renderMarkdown } = require('./lib/report');
 
@@ -30,7 +32,8 @@ function usage(message) {
   process.stderr.write(
     'usage: node bench/run.js [--quick] [--runs N] [--node <path|major>] [--binding <file.node>]\n' +
       '                         [--long-runs N] [--long-seconds S] [--micro-runs N] [--no-long] [--no-micro]\n' +
-      '                         [--workloads cpu,http,async,native] [--variants id,id,...] [--out <file.json>]\n',
+      '                         [--workloads cpu,http,async,native] [--variants id,id,...] [--out <file.json>]\n' +
+      '                         [--max-retries N] [--foreign-limit CORES]\n',
   );
   process.exit(message ? 2 : 0);
 }
@@ -49,6 +52,8 @@ function parseArgs(argv) {
     long: true,
     micro: true,
     out: undefined,
+    foreignLimit: 0.15,
+    maxRetries: undefined,
   };
   const positiveInt = (name, s) => {
     const n = Number(s);
@@ -71,6 +76,11 @@ function parseArgs(argv) {
     else if (a === '--no-long') o.long = false;
     else if (a === '--no-micro') o.micro = false;
     else if (a === '--out') o.out = value();
+    else if (a === '--max-retries') o.maxRetries = positiveInt(a, value());
+    else if (a === '--foreign-limit') {
+      o.foreignLimit = Number(value());
+      if (!(o.foreignLimit >= 0)) usage('--foreign-limit must be a number of cores >= 0');
+    }
     else if (a === '--workloads') {
       o.workloads = value().split(',');
       for (const w of o.workloads) if (!WORKLOADS.includes(w)) usage(`unknown workload ${w}; known: ${WORKLOADS.join(', ')}`);
@@ -85,6 +95,7 @@ function parseArgs(argv) {
   if (o.runs < 1) usage('--runs must be at least 1');
   if (o.longRuns === undefined) o.longRuns = o.quick ? 1 : 1;
   if (o.quick && o.longSeconds === 60) o.longSeconds = 2;
+  if (o.maxRetries === undefined) o.maxRetries = o.quick ? 0 : 2;
   if (o.microRuns === undefined) o.microRuns = o.quick ? 1 : o.runs;
   return o;
 }
@@ -189,12 +200,13 @@ function rotate(list, k) {
   return list.slice(s).concat(list.slice(0, s));
 }
 
-async function measure(ctx, workloadName, variant, params, label) {
+async function measureOnce(ctx, workloadName, variant, params) {
   // eslint-disable-next-line global-require, import/no-dynamic-require
   const workload = require(`./workloads/${workloadName}`);
   const job = { workload: workloadName, variant, params };
   const before = cpuTimes();
-  const loadBefore = require('node:os').loadavg()[0];
+  const runnerCpu = process.cpuUsage();
+  const loadBefore = os.loadavg()[0];
   const t0 = Date.now();
   const timeoutMillis = workload.kind === 'http' ? (params.warmupSeconds + params.seconds) * 1000 + 120_000 : 600_000;
   const res = await runChild({
@@ -208,17 +220,38 @@ async function measure(ctx, workloadName, variant, params, label) {
         ? ({ child, waitFor }) => driveHttp({ child, waitFor, params, routes: workload.ROUTES })
         : undefined,
   });
+  const after = cpuTimes();
   res.elapsedMillis = Date.now() - t0;
-  res.machineBusy = busyFraction(before, cpuTimes());
+  const r = process.cpuUsage(runnerCpu);
+  res.machineBusy = busyFraction(before, after);
+  res.foreignCores = foreignCores(before, after, res.elapsedMillis, (r.user + r.system) / 1000 + (res.processCpuMillis ?? NaN));
   res.loadAvg1 = loadBefore;
-  const what =
-    res.type === 'result'
-      ? workload.kind === 'http'
-        ? `${Math.round(res.throughput)} req/s p99 ${res.latencyP99Millis} ms`
-        : `${Math.round(res.wallMillis)} ms wall, ${Math.round(res.cpuMillis)} ms CPU`
-      : `${res.type}: ${String(res.message || res.reason).split('\n')[0]}`;
-  log(`  ${label} ${workloadName.padEnd(6)} ${variant.id.padEnd(14)} ${what}`);
   return res;
+}
+
+// One measurement; repeated (up to ctx.maxRetries times) when other work on
+// the machine used more than ctx.foreignLimit cores meanwhile.
+async function measure(ctx, workloadName, variant, params, label) {
+  const kind = require(`./workloads/${workloadName}`).kind; // eslint-disable-line global-require
+  let res;
+  for (let attempt = 0; ; attempt++) {
+    res = await measureOnce(ctx, workloadName, variant, params);
+    res.attempts = attempt + 1;
+    const what =
+      res.type === 'result'
+        ? kind === 'http'
+          ? `${Math.round(res.throughput)} req/s p99 ${res.latencyP99Millis} ms, ${Math.round(res.cpuMicrosPerRequest)} µs CPU/req`
+          : `${Math.round(res.wallMillis)} ms wall, ${Math.round(res.cpuMillis)} ms CPU`
+        : `${res.type}: ${String(res.message || res.reason).split('\n')[0]}`;
+    const foreign = res.foreignCores ?? 0;
+    const disturbed = res.type === 'result' && foreign > ctx.foreignLimit;
+    log(
+      `  ${label} ${workloadName.padEnd(6)} ${variant.id.padEnd(14)} ${what}` +
+        (disturbed ? `  [other work on the machine: ${foreign.toFixed(2)} cores${attempt < ctx.maxRetries ? ', measuring again' : ''}]` : ''),
+    );
+    res.disturbed = disturbed;
+    if (!disturbed || attempt >= ctx.maxRetries) return res;
+  }
 }
 
 async function main() {
@@ -245,7 +278,7 @@ async function main() {
     if (v.profiler === 'datadog' && !probed.datadog.loaded) unsupported[id] = `@datadog/pprof does not load: ${probed.datadog.error}`;
   }
   const active = opts.variants.filter((id) => unsupported[id] === undefined).map(variantById);
-  const ctx = { nodeBin, binding };
+  const ctx = { nodeBin, binding, foreignLimit: opts.foreignLimit, maxRetries: opts.maxRetries };
   const paramsOf = (w) => require(`./workloads/${w}`).params[mode]; // eslint-disable-line global-require
 
   const measurements = [];
@@ -310,6 +343,8 @@ async function main() {
     datadog: probed.datadog,
     nativeFrames: probed.nativeFrames,
     runs: opts.runs,
+    foreignLimitCores: opts.foreignLimit,
+    maxRetries: opts.maxRetries,
     longRuns: long.length > 0 ? opts.longRuns : 0,
     longSeconds: opts.longSeconds,
     microRuns: micro.length > 0 ? opts.microRuns : 0,

@@ -119,7 +119,12 @@ function aggregate({ meta, measurements, long, micro }) {
     tables.micro = Object.fromEntries(Object.entries(modes).map(([k, v]) => [k, summarize(v)]));
     tables.microFailed = micro.filter((m) => !ok(m)).map((m) => `${m.mode}: ${m.message}`);
   }
-  tables.machineBusy = summarize([...measurements, ...long].map((m) => m.machineBusy));
+  const all = [...measurements, ...long];
+  tables.machineBusy = summarize(all.map((m) => m.machineBusy));
+  tables.foreignCores = summarize(all.map((m) => m.foreignCores));
+  tables.repeated = all.filter((m) => m.attempts > 1).length;
+  tables.stillDisturbed = all.filter((m) => m.disturbed).length;
+  tables.measurementCount = all.length;
   tables.loadAvg1 = summarize([...measurements, ...long].map((m) => m.loadAvg1));
   return { meta, tables };
 }

@@ -47,6 +47,7 @@ async function main() {
     rssBeforeStopBytes,
     maxRssBytes: usage.maxRSS * 1024,
     ...profile,
+    processCpuMillis: ((c) => (c.user + c.system) / 1000)(process.cpuUsage()),
   });
   process.exit(0);
 }

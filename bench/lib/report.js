@@ -209,8 +209,11 @@ function renderMarkdown(summary) {
   s += `@datadog/pprof ${meta.datadog.loaded ? meta.datadog.version : 'not loadable'}; nativeFrames ${meta.nativeFrames.supported ? 'supported' : 'not supported by this build'}\n`;
   s += `- ${meta.runs} run(s) per variant, each a fresh process, variants interleaved round-robin; cells are median (min–max); Δ is against the same round's baseline\n`;
   if (busy) {
-    s += `- Whole-machine CPU busy during measurements: median ${(busy.median * 100).toFixed(0)} %, max ${(busy.max * 100).toFixed(0)} % of ${meta.machine.cores} cores`;
-    s += ` (one busy core = ${(100 / meta.machine.cores).toFixed(0)} %; more means GC/profiler threads, the load generator, or other work on the machine); 1-min load average at start ${meta.loadAvgAtStart[0].toFixed(2)}\n`;
+    const f = tables.foreignCores;
+    s += `- Other work on the machine (all CPU busy time minus the runner's and the measured process's): median ${f ? f.median.toFixed(2) : '?'} cores, max ${f ? f.max.toFixed(2) : '?'}; `;
+    s += `${tables.repeated} of ${tables.measurementCount} measurements repeated because it exceeded ${meta.foreignLimitCores} cores`;
+    s += tables.stillDisturbed > 0 ? `, ${tables.stillDisturbed} still above it after ${meta.maxRetries} retries (kept)` : '';
+    s += `; 1-min load average at start ${meta.loadAvgAtStart[0].toFixed(2)}\n`;
   }
   s += '\n';
   for (const [w, t] of Object.entries(tables.workloads)) {

@@ -46,6 +46,15 @@ function busyFraction(a, b) {
   return (b.busy - a.busy) / (b.total - a.total);
 }
 
+// CPU (in cores) that something other than the measured processes used
+// between two readings: all busy time on the machine, minus what the runner
+// and the measured child used. /proc/stat counts in USER_HZ (100 on Linux).
+function foreignCores(a, b, elapsedMillis, ownCpuMillis) {
+  if (!a || !b || !(elapsedMillis > 0) || !Number.isFinite(ownCpuMillis)) return null;
+  const busyMillis = (b.busy - a.busy) * 10;
+  return Math.max(0, (busyMillis - ownCpuMillis) / elapsedMillis);
+}
+
 function machine() {
   return {
     cpuModel: cpuModel(),
@@ -56,4 +65,4 @@ function machine() {
   };
 }
 
-module.exports = { machine, gitCommit, cpuTimes, busyFraction };
+module.exports = { machine, gitCommit, cpuTimes, busyFraction, foreignCores };
