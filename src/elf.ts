@@ -72,6 +72,14 @@ export class SymbolTable {
     return undefined;
   }
 
+  /** The start of the first symbol called `name` (a linear scan: tests and tools only). */
+  addressOf(name: string): number | undefined {
+    for (let i = 0; i < this.starts.length; i++) {
+      if (this.name(i) === name) return this.starts[i];
+    }
+    return undefined;
+  }
+
   private name(i: number): string {
     let name = this.names.get(i);
     if (name === undefined) {
