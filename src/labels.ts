@@ -165,20 +165,59 @@ function currentSet(): LabelSet {
  * The labels follow every continuation created inside `fn`.
  */
 export function withLabels<T>(labels: Record<string, string>, fn: () => T): T {
-  const checked = checkLabels('labels', labels);
-  if (typeof fn !== 'function') throw invalidType('fn', 'a function', fn);
-  const parent = currentSet();
-  const set = intern({ ...parent.labels, ...checked });
+  if (typeof fn !== 'function') {
+    checkLabels('labels', labels);
+    throw invalidType('fn', 'a function', fn);
+  }
+  const set = mergedSet(currentSet(), labels);
   enableSlotHook();
-  return storage.run(set, () => {
-    const saved = slot[0]!;
-    slot[0] = set.id;
-    try {
-      return fn();
-    } finally {
-      slot[0] = saved;
+  return storage.run(set, runWithSlot, set.id, fn) as T;
+}
+
+function runWithSlot<T>(id: number, fn: () => T): T {
+  const saved = slot[0]!;
+  slot[0] = id;
+  try {
+    return fn();
+  } finally {
+    slot[0] = saved;
+  }
+}
+
+// withLabels usually sees the same few label objects under the same few
+// parents (one per route, say): the merged set is cached per parent, keyed
+// by the labels as written (in their own key order), so the common call
+// skips validation's allocations, the merge and the sort.
+const MAX_CHILDREN_CACHED = 256;
+const childCache = new Map<number, Map<string, LabelSet>>();
+
+function mergedSet(parent: LabelSet, labels: Record<string, string>): LabelSet {
+  let key: string | undefined;
+  if (isPlainObject(labels) && parent.id !== OVERFLOW_ID) {
+    key = '';
+    const keys = Object.keys(labels);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      const v = labels[k];
+      if (typeof v !== 'string' || k === '') {
+        key = undefined; // let checkLabels name the culprit
+        break;
+      }
+      key += k + '\u0000' + v + '\u0000';
     }
-  });
+    if (key !== undefined && Object.getOwnPropertySymbols(labels).length > 0) key = undefined;
+  }
+  let children = childCache.get(parent.id);
+  if (key !== undefined) {
+    const hit = children?.get(key);
+    if (hit !== undefined) return hit;
+  }
+  const set = intern({ ...parent.labels, ...checkLabels('labels', labels) });
+  if (key !== undefined && set.id !== OVERFLOW_ID) {
+    if (children === undefined) childCache.set(parent.id, (children = new Map()));
+    if (children.size < MAX_CHILDREN_CACHED) children.set(key, set);
+  }
+  return set;
 }
 
 /**
