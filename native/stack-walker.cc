@@ -8,8 +8,7 @@ namespace labelprof {
 namespace {
 
 // Reads from the stack of the interrupted thread. Every address is checked
-// against [lo, hi) first: lo is the interrupted rsp, so the range is the live
-// part of the stack, which is mapped.
+// against [lo, hi) first: the live part of the stack, which is mapped.
 struct StackReader {
   uintptr_t lo;
   uintptr_t hi;
@@ -148,7 +147,13 @@ int WalkFromRegistersSignalSafe(uint64_t pc, uint64_t sp, uint64_t fp,
     if (flags != nullptr) *flags = kWalkOffStack;
     return depth;
   }
-  StackReader reader{sp, stack.hi};
+  // The live stack is [rsp, top), plus the 128-byte red zone below rsp: the
+  // kernel skips it when it pushes a signal frame, so what a leaf popped in
+  // its epilogue (CFI still says "rbp saved at CFA-48", now below rsp) is
+  // intact there. The red zone of a Worker's stack stays inside its mapping
+  // (stack.lo excludes the guard page); the main thread's stack grows.
+  uintptr_t lo = sp - 128 > stack.lo && sp >= 128 ? sp - 128 : stack.lo;
+  StackReader reader{lo, stack.hi};
   const UnwindTable* table = unwind_table::AcquireSignalSafe();
   if (table == nullptr) result |= kWalkNoTable;
   Frame f{pc, sp, fp};

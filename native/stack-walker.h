@@ -8,8 +8,9 @@
 // by V8, gaps between FDEs).
 //
 // Faults are impossible by construction rather than caught: every memory read
-// the walk makes is an aligned 8-byte load inside [interrupted rsp, stack top)
-// of the interrupted thread, a range that is mapped while the thread runs.
+// the walk makes is an aligned 8-byte load inside [interrupted rsp - 128, stack
+// top) of the interrupted thread, clamped to its stack bounds: the live stack
+// and its red zone, which are mapped while the thread runs.
 #pragma once
 
 #include <cstdint>

@@ -11,6 +11,7 @@
 const path = require('node:path');
 const zlib = require('node:zlib');
 const crypto = require('node:crypto');
+const fs = require('node:fs');
 
 const native = require('./addon.js').load();
 const { Symbolizer } = require(path.join(__dirname, '..', '..', 'dist', 'symbolizer.js'));
@@ -31,6 +32,21 @@ const workloads = {
       for (let i = 0; i < 64; i++) h.update(chunk);
       h.digest();
     }
+  },
+  // read(2) through libuv: a libc syscall leaf under uv__fs_work <- node::fs::Read.
+  fsread(deadline) {
+    const fd = fs.openSync('/dev/zero', 'r');
+    const buf = Buffer.alloc(1 << 16);
+    while (Date.now() < deadline) {
+      for (let i = 0; i < 100; i++) fs.readSync(fd, buf, 0, buf.length, null);
+    }
+    fs.closeSync(fd);
+  },
+  // Large copies: libc's memmove under node::Buffer / V8.
+  buffers(deadline) {
+    const chunks = [];
+    for (let i = 0; i < 64; i++) chunks.push(Buffer.alloc(1 << 16, i));
+    while (Date.now() < deadline) Buffer.concat(chunks).copy(Buffer.allocUnsafe(1 << 22));
   },
   burn(deadline) {
     native._burnNative(deadline - Date.now());
@@ -57,6 +73,8 @@ async function main() {
   const prepared = native._prepareUnwindTables(process.env.LABELPROF_TEST_MAIN_CFI || 'leaf');
   if (!prepared.ok) throw new Error(`prepareUnwindTables failed: ${prepared.error}`);
   native._startSampling(interval, Math.ceil((millis * 1000) / interval) * 2 + 100, 128);
+  // CLOCK_MONOTONIC, as `perf record -k CLOCK_MONOTONIC` stamps its samples.
+  const windowStart = process.hrtime.bigint();
   if (name === 'idle') {
     // Nothing to do but wait in the event loop: epoll_pwait <- uv__io_poll <- uv_run.
     await new Promise((resolve) => setTimeout(resolve, millis));
@@ -65,6 +83,7 @@ async function main() {
     if (work === undefined) throw new Error(`unknown workload ${name}`);
     work(Date.now() + millis);
   }
+  const windowEnd = process.hrtime.bigint();
   const r = native._stopSampling();
   const walks = [];
   for (let i = 0; i < r.depths.length; i++) {
@@ -79,6 +98,7 @@ async function main() {
     workload: name,
     node: process.version,
     prepared,
+    window: { startNanos: String(windowStart), endNanos: String(windowEnd) },
     signals: r.signals,
     dropped: r.dropped,
     samples: full.map((frames, i) => ({
