@@ -26,15 +26,21 @@ const NT_GNU_BUILD_ID = 3;
 export class SymbolTable {
   private readonly starts: Float64Array;
   private readonly ends: Float64Array;
+  private readonly sized: Uint8Array;
   private readonly nameOffsets: Uint32Array;
   private readonly tableOf: Uint8Array;
   private readonly names = new Map<number, string>();
 
-  constructor(private readonly strtabs: Buffer[], entries: RawSymbol[]) {
-    entries.sort((a, b) => a.start - b.start || b.size - a.size);
+  constructor(private readonly strtabs: Buffer[], all: RawSymbol[]) {
+    // One symbol per address: the best-ranked of its aliases (a sized
+    // global function over a local one over an assembly label), so a label
+    // like OpenSSL's `_shaext_shortcut` does not hide the function it opens.
+    all.sort((a, b) => a.start - b.start || a.rank - b.rank);
+    const entries = all.filter((e, i) => i === 0 || all[i - 1].start !== e.start);
     const n = entries.length;
     this.starts = new Float64Array(n);
     this.ends = new Float64Array(n);
+    this.sized = new Uint8Array(n);
     this.nameOffsets = new Uint32Array(n);
     this.tableOf = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
@@ -45,6 +51,7 @@ export class SymbolTable {
       // .plt must not name the PLT stubs).
       const next = i + 1 < n ? Math.min(entries[i + 1].start, e.sectionEnd) : e.sectionEnd;
       this.ends[i] = e.size > 0 ? e.start + e.size : Math.max(next, e.start + 1);
+      this.sized[i] = e.size > 0 ? 1 : 0;
       this.nameOffsets[i] = e.nameOffset;
       this.tableOf[i] = e.table;
     }
@@ -63,12 +70,15 @@ export class SymbolTable {
       if (this.starts[mid] <= vaddr) lo = mid + 1;
       else hi = mid;
     }
-    // Several symbols may share a start (aliases); the sort put the largest
-    // first, so look back over the run for one that contains vaddr.
-    for (let i = lo - 1; i >= 0 && i >= lo - 8; i--) {
-      if (vaddr < this.ends[i]) return { name: this.name(i), start: this.starts[i] };
-      if (i > 0 && this.starts[i - 1] !== this.starts[i]) break;
+    const i = lo - 1;
+    if (i < 0) return undefined;
+    if (this.sized[i] === 0) {
+      // A label inside a sized function: the function is the better name.
+      for (let j = i - 1; j >= 0 && j >= i - 16; j--) {
+        if (this.sized[j] === 1 && vaddr < this.ends[j]) return { name: this.name(j), start: this.starts[j] };
+      }
     }
+    if (vaddr < this.ends[i]) return { name: this.name(i), start: this.starts[i] };
     return undefined;
   }
 
@@ -96,6 +106,8 @@ export class SymbolTable {
 export interface RawSymbol {
   start: number;
   size: number;
+  /** Lower is preferred among symbols at one address. */
+  rank: number;
   /** End of the symbol's section (bounds a symbol without a size). */
   sectionEnd: number;
   nameOffset: number;
@@ -249,7 +261,10 @@ function readSymbols(src: ByteSource, headers: Headers, wanted: number, strtabs:
       if (start === 0 || nameOffset === 0) continue;
       // Debug files keep section addresses (their contents are NOBITS).
       const sectionEnd = section.addr + section.size;
-      out.push({ start, size: u64(syms, i + 16), sectionEnd: Math.max(sectionEnd, start + 1), nameOffset, table });
+      const size = u64(syms, i + 16);
+      const bind = info >> 4;  // 0 local, 1 global, 2 weak
+      const rank = (size > 0 ? 0 : 4) + (type === STT_FUNC ? 0 : 2) + (bind === 1 ? 0 : 1);
+      out.push({ start, size, rank, sectionEnd: Math.max(sectionEnd, start + 1), nameOffset, table });
       found++;
     }
   }

@@ -8,7 +8,7 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 
 const { Symbolizer, parseMaps, JS_ENTRY_BUILTINS } = require('../dist/symbolizer.js');
-const { readElf, fileSource, fileOffsetToVaddr } = require('../dist/elf.js');
+const { readElf, fileSource, fileOffsetToVaddr, SymbolTable } = require('../dist/elf.js');
 const testAddon = require('./native/addon.js');
 
 const NODE = fs.realpathSync(process.execPath);
@@ -40,6 +40,28 @@ test('parseMaps: fields, paths with spaces, anonymous and special mappings', () 
   assert.strictEqual(maps.find((m) => m.perms === 'rwxp').path, '');
   assert.ok(maps.some((m) => m.path === '[vdso]'));
   assert.ok(maps.some((m) => m.path === '/tmp/gone.so (deleted)'));
+});
+
+test('SymbolTable: aliases, assembly labels and unsized symbols', () => {
+  const strtab = Buffer.from('\0fn\0label\0global\0local\0tail\0init\0');
+  const off = (name) => strtab.indexOf(`\0${name}\0`) + 1;
+  const sym = (name, start, size, rank, sectionEnd = 0x10000) => ({ start, size, rank, sectionEnd, nameOffset: off(name), table: 0 });
+  const table = new SymbolTable([strtab], [
+    sym('label', 0x1000, 0, 7),       // OpenSSL-style label at a function's start
+    sym('fn', 0x1000, 0x100, 1),
+    sym('tail', 0x1080, 0, 7),        // label inside fn
+    sym('local', 0x2000, 0x10, 1),    // alias pair: the global one wins
+    sym('global', 0x2000, 0x10, 0),
+    sym('init', 0x3000, 0, 5, 0x3010), // unsized, section ends at 0x3010
+  ]);
+  assert.strictEqual(table.lookup(0x1000).name, 'fn');
+  assert.strictEqual(table.lookup(0x1090).name, 'fn');
+  assert.strictEqual(table.lookup(0x10ff).name, 'fn');
+  assert.strictEqual(table.lookup(0x1100).name, 'tail', 'past fn, the label runs on to the next symbol');
+  assert.strictEqual(table.lookup(0x2008).name, 'global');
+  assert.strictEqual(table.lookup(0x300f).name, 'init');
+  assert.strictEqual(table.lookup(0x3010), undefined, 'unsized symbol ends with its section');
+  assert.strictEqual(table.lookup(0x10), undefined);
 });
 
 test('readElf: node has a build id, PT_LOADs and a full .symtab with Builtins_*', () => {
