@@ -7,7 +7,8 @@
         "native/profiler.cc",
         "native/signal-handler.cc",
         "native/v8-sampler.cc",
-        "native/sample-matcher.cc"
+        "native/sample-matcher.cc",
+        "native/context-frame.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

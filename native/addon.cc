@@ -22,6 +22,8 @@ LABELPROF_METHOD(JS_start)
 LABELPROF_METHOD(JS_stop)
 LABELPROF_METHOD(JS_stats)
 LABELPROF_METHOD(JS_isProfiling)
+LABELPROF_METHOD(JS_probeContextFrame)
+LABELPROF_METHOD(JS__readLabelSetId)
 #undef LABELPROF_METHOD
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -31,6 +33,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("stop", Napi::Function::New(env, JS_stop, "stop"));
   exports.Set("stats", Napi::Function::New(env, JS_stats, "stats"));
   exports.Set("isProfiling", Napi::Function::New(env, JS_isProfiling, "isProfiling"));
+  exports.Set("probeContextFrame",
+              Napi::Function::New(env, JS_probeContextFrame, "probeContextFrame"));
+  // Test-only natives start with "_".
+  exports.Set("_readLabelSetId", Napi::Function::New(env, JS__readLabelSetId, "_readLabelSetId"));
   return exports;
 }
 

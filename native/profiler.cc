@@ -48,6 +48,7 @@ Napi::Object StatsToObject(Napi::Env env, const ProfilerStats& s) {
   o.Set("handlerMaxNanos", s.handler_max_nanos);
   o.Set("handlerTotalNanos", s.handler_total_nanos);
   o.Set("displaced", s.displaced);
+  o.Set("labelSource", s.label_source);
   return o;
 }
 
@@ -65,6 +66,7 @@ ProfilerInstance::~ProfilerInstance() {
 
 void ProfilerInstance::StopSampling() {
   sampler_.accepting.store(false, std::memory_order_release);
+  frames_.Detach();
   // Must precede V8's StopProfiling, which restores SIG_DFL over whatever
   // handler it finds if it is the last sampler.
   if (!signal_handler::Unregister(&sampler_)) last_stats_.displaced = true;
@@ -90,6 +92,7 @@ ProfilerStats ProfilerInstance::LiveStats() const {
     s.handler_median_nanos = *mid;
   }
   s.displaced = !signal_handler::IsInstalled();
+  s.label_source = label_source_;
   return s;
 }
 
@@ -116,10 +119,12 @@ Napi::Value ProfilerInstance::JS_start(const Napi::CallbackInfo& info) {
   }
   int interval = info[1].As<Napi::Number>().Int32Value();
   uint32_t max_samples = info[2].As<Napi::Number>().Uint32Value();
+  bool use_frames = info.Length() > 3 && info[3].ToBoolean().Value() && frames_.probed();
 
   label_slot_ref_ = Napi::Persistent(slot);
   sampler_.label_slot = static_cast<const volatile int32_t*>(slot.Data());
   sampler_.thread = pthread_self();
+  sampler_.frames = use_frames ? &frames_ : nullptr;
   sampler_.ring.Reset(max_samples);  // allocates: before any signal is ours
 
   std::string error;
@@ -133,7 +138,9 @@ Napi::Value ProfilerInstance::JS_start(const Napi::CallbackInfo& info) {
     Napi::Error::New(env, error).ThrowAsJavaScriptException();
     return env.Undefined();
   }
+  if (use_frames) frames_.Attach();
   last_stats_ = ProfilerStats();
+  label_source_ = use_frames ? "context-frame" : "slot";
   install_nanos_ = NowNanos(CLOCK_MONOTONIC);
   start_cpu_nanos_ = NowNanos(CLOCK_THREAD_CPUTIME_ID);
   epoch_offset_nanos_ = NowNanos(CLOCK_REALTIME) - install_nanos_;
@@ -212,6 +219,24 @@ Napi::Value ProfilerInstance::JS_stop(const Napi::CallbackInfo& info) {
   out.Set("sampleWallNanos", ToTypedArray<double, Napi::Float64Array>(env, sample_wall));
   out.Set("stats", StatsToObject(env, stats));
   return out;
+}
+
+Napi::Value ProfilerInstance::JS_probeContextFrame(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    Napi::TypeError::New(env, "probeContextFrame(expectedId)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (profiling_) return Napi::String::New(env, "a profile is running");
+  std::string why;
+  if (frames_.Probe(v8::Isolate::GetCurrent(), info[0].As<Napi::Number>().Int32Value(), &why)) {
+    return env.Null();
+  }
+  return Napi::String::New(env, why);
+}
+
+Napi::Value ProfilerInstance::JS__readLabelSetId(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), frames_.probed() ? frames_.ReadLabelSetIdSignalSafe() : -1);
 }
 
 Napi::Value ProfilerInstance::JS_stats(const Napi::CallbackInfo& info) {

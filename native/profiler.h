@@ -29,6 +29,7 @@ struct ProfilerStats {
   uint32_t handler_max_nanos = 0;
   double handler_total_nanos = 0;
   bool displaced = false;        // someone replaced our SIGPROF handler
+  const char* label_source = "";  // "context-frame" or "slot"
 };
 
 // Isolate thread only, every member.
@@ -37,7 +38,12 @@ class ProfilerInstance {
   explicit ProfilerInstance(v8::Isolate* isolate) : v8_(isolate) {}
   ~ProfilerInstance();
 
-  // JS_start(labelSlot: ArrayBuffer, intervalMicros, maxSamples)
+  // JS_probeContextFrame(expectedId) -> null if labels can be read from the
+  // AsyncContextFrame, else why not. Call inside storage.run(TAG_BASE + id).
+  Napi::Value JS_probeContextFrame(const Napi::CallbackInfo& info);
+  // _readLabelSetId() -> what the handler would read from the frame now (tests)
+  Napi::Value JS__readLabelSetId(const Napi::CallbackInfo& info);
+  // JS_start(labelSlot: ArrayBuffer, intervalMicros, maxSamples, useContextFrame)
   Napi::Value JS_start(const Napi::CallbackInfo& info);
   // JS_stop() -> { nodes..., samples..., stats }
   Napi::Value JS_stop(const Napi::CallbackInfo& info);
@@ -52,12 +58,14 @@ class ProfilerInstance {
 
   V8Sampler v8_;
   ThreadSampler sampler_;
+  ContextFrameReader frames_;
   Napi::Reference<Napi::ArrayBuffer> label_slot_ref_;
   bool profiling_ = false;
   int64_t install_nanos_ = 0;
   int64_t start_cpu_nanos_ = 0;
   int64_t epoch_offset_nanos_ = 0;  // CLOCK_REALTIME - CLOCK_MONOTONIC
   ProfilerStats last_stats_;
+  const char* label_source_ = "";
 };
 
 }  // namespace labelprof

@@ -70,7 +70,9 @@ void SigprofHandler(int sig, siginfo_t* info, void* ucontext) {
     if (record != nullptr) {
       record->wall_nanos = entry;
       record->cpu_nanos = NowNanosSignalSafe(CLOCK_THREAD_CPUTIME_ID);
-      record->label_set_id = *sampler->label_slot;
+      record->label_set_id = sampler->frames != nullptr
+                                 ? sampler->frames->ReadLabelSetIdSignalSafe()
+                                 : *sampler->label_slot;
       record->handler_nanos =
           static_cast<uint32_t>(NowNanosSignalSafe(CLOCK_MONOTONIC) - entry);
       sampler->ring.CommitSignalSafe();

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <string>
 
+#include "context-frame.h"
 #include "sample-ring.h"
 
 namespace labelprof {
@@ -28,6 +29,9 @@ struct ThreadSampler {
   // Native memory JavaScript writes the current label-set id into (an
   // ArrayBuffer's backing store, which never moves).
   const volatile int32_t* label_slot = nullptr;
+  // Where labels live in the AsyncContextFrame (Node 24+): read them there
+  // instead of the slot. Null: use the slot.
+  const ContextFrameReader* frames = nullptr;
 };
 
 namespace signal_handler {

@@ -49,7 +49,11 @@ export interface RawProfile {
 }
 
 export interface NativeBinding {
-  start(labelSlot: ArrayBuffer, intervalMicros: number, maxSamples: number): void;
+  start(labelSlot: ArrayBuffer, intervalMicros: number, maxSamples: number, useContextFrame: boolean): void;
+  /** Inside storage.run(TAG_BASE + expectedId): null if the handler can read labels from the AsyncContextFrame, else why not. */
+  probeContextFrame(expectedId: number): string | null;
+  /** Tests only: what the handler would read from the AsyncContextFrame now. */
+  _readLabelSetId(): number;
   stop(): RawProfile;
   stats(): NativeStats;
   isProfiling(): boolean;
@@ -82,6 +86,15 @@ let binding: NativeBinding | undefined;
 export function native(): NativeBinding {
   if (binding === undefined) binding = load();
   return binding;
+}
+
+/** The addon, or undefined when it cannot load (labels work without it). */
+export function tryNative(): NativeBinding | undefined {
+  try {
+    return native();
+  } catch {
+    return undefined;
+  }
 }
 
 /** Tests only: replace the addon with a fake. */

@@ -5,7 +5,8 @@ import { promisify } from 'node:util';
 import type { Profile as PprofProfile } from 'pprof-format';
 
 import { checkString } from './errors';
-import { labelSlotBuffer, labelStats, labelsOfId } from './labels';
+import { chooseSource, labelSlotBuffer, labelSourceInfo } from './label-context';
+import { labelStats, setOfId } from './label-sets';
 import { native, type NativeStats, type RawProfile } from './native';
 import { resolveOptions, type ResolvedOptions, type StartOptions } from './options';
 import { toPprof } from './pprof';
@@ -17,6 +18,10 @@ export interface ProfilerStats extends NativeStats {
   labelSets: number;
   /** Label sets past MAX_LABEL_SETS (their samples carry labelprof_overflow). */
   labelSetsOverflowed: number;
+  /** Where the handler reads labels: the AsyncContextFrame (Node 24+) or the hook-driven slot. */
+  labelSource: 'context-frame' | 'slot' | 'undecided';
+  /** Why the AsyncContextFrame could not be used, when it could not. */
+  contextFrameUnavailable?: string;
 }
 
 /** A stopped profile. Encode it to gzipped pprof, or write it to a file. */
@@ -56,7 +61,7 @@ export class Profile {
       this.#pprof = toPprof({
         raw: this.#raw,
         intervalMicros: this.#options.intervalMicros,
-        labelsOf: labelsOfId,
+        labelsOf: (id) => setOfId(id).labels,
       });
     }
     return this.#pprof;
@@ -130,7 +135,7 @@ export class Profiler {
 
   /** Samples taken, matched, dropped, and what the handler cost; live while running, final after stop. */
   stats(): ProfilerStats {
-    return { ...(this.#finalStats ?? native().stats()), ...labelStats() };
+    return { ...(this.#finalStats ?? native().stats()), ...labelStats(), ...labelSourceInfo() };
   }
 }
 
@@ -141,7 +146,8 @@ export function start(options?: StartOptions): Profiler {
     throw new Error('labelprof: a profiler is already running on this thread: call stop() on it first');
   }
   const binding = native();
-  binding.start(labelSlotBuffer, resolved.intervalMicros, resolved.maxSamples);
+  const source = chooseSource(); // before sampling: the probe runs JavaScript
+  binding.start(labelSlotBuffer, resolved.intervalMicros, resolved.maxSamples, source === 'context-frame');
   running = new Profiler(resolved);
   return running;
 }

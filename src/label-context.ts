@@ -1,0 +1,181 @@
+// Which label set the running code belongs to, carried across async
+// continuations, and how the SIGPROF handler learns it.
+//
+// The current set lives in an AsyncLocalStorage, whose store value is the
+// number TAG_BASE + id: AsyncLocalStorage carries it across await, promise
+// chains, timers, setImmediate, process.nextTick and AsyncResource. The
+// handler cannot call JavaScript, so it learns the id one of two ways:
+//
+// - "context-frame" (Node 24+, and 22 with --experimental-async-context-frame):
+//   AsyncLocalStorage is backed by an AsyncContextFrame that V8 itself saves
+//   and restores across continuations; the handler reads our entry out of the
+//   current frame (native/context-frame.h). Nothing runs per await.
+// - "slot" (everywhere else, or when the probe of the frame layout fails):
+//   the id is kept in `labelSlot`, native memory the handler reads, written by
+//   withLabels/setLabels for synchronous code and by an async hook whenever a
+//   callback or promise continuation starts (before) and ends (after).
+//
+// LABELPROF_LABEL_SOURCE=slot forces the slot (for comparisons and tests).
+import {
+  AsyncLocalStorage,
+  AsyncResource,
+  createHook,
+  executionAsyncResource,
+  type AsyncHook,
+} from 'node:async_hooks';
+
+import { EMPTY, OVERFLOW_ID, setOfId, type LabelSet } from './label-sets';
+import { tryNative } from './native';
+
+/** Must match kLabelSetTagBase in native/context-frame.h. */
+const TAG_BASE = 0x4c500000;
+const PROBE_ID = 1 << 19;
+
+const storage = new AsyncLocalStorage<number>();
+// Only label sets past the cap live here (they have no id of their own).
+const overflowStorage = new AsyncLocalStorage<LabelSet>();
+
+/**
+ * Native memory the SIGPROF handler reads in slot mode: slot[0] is the id of
+ * the label set of the code running now. An ArrayBuffer's backing store never
+ * moves, so the addon keeps its address while sampling.
+ */
+export const labelSlotBuffer = new ArrayBuffer(16);
+const slot = new Int32Array(labelSlotBuffer);
+
+export type LabelSource = 'context-frame' | 'slot';
+let source: LabelSource | undefined;
+let frameProbeFailure: string | undefined;
+
+// --- reading the current set ----------------------------------------------
+
+function setOfTag(tag: number | undefined): LabelSet {
+  if (tag === undefined) return EMPTY;
+  const id = tag - TAG_BASE;
+  return id === OVERFLOW_ID ? overflowStorage.getStore() ?? EMPTY : setOfId(id);
+}
+
+export function currentSet(): LabelSet {
+  return setOfTag(storage.getStore());
+}
+
+// --- entering a set -------------------------------------------------------
+
+function runWithSlot<T>(id: number, fn: () => T): T {
+  const saved = slot[0]!;
+  slot[0] = id;
+  try {
+    return fn();
+  } finally {
+    slot[0] = saved;
+  }
+}
+
+/** Runs `fn` in a new async context whose label set is `set`. */
+export function runWith<T>(set: LabelSet, fn: () => T): T {
+  if (source === undefined) chooseSource();
+  const tag = TAG_BASE + set.id;
+  if (set.id === OVERFLOW_ID) {
+    return storage.run(tag, () => overflowStorage.run(set, () => runWithSlot(set.id, fn)));
+  }
+  if (source === 'context-frame') return storage.run(tag, fn);
+  return storage.run(tag, runWithSlot, set.id, fn) as T;
+}
+
+/** Makes `set` the label set of the current async context from here on. */
+export function enterWith(set: LabelSet): void {
+  if (source === undefined) chooseSource();
+  storage.enterWith(TAG_BASE + set.id);
+  if (set.id === OVERFLOW_ID) overflowStorage.enterWith(set);
+  slot[0] = set.id;
+}
+
+// --- choosing how the handler learns the set --------------------------------
+
+// Where AsyncLocalStorage is backed by AsyncContextFrame, AsyncResource keeps
+// its frame under an internal symbol. Found by probing, since Node does not
+// export it; Node 22 has the symbol but no frame unless the flag is on.
+const frameSymbol: symbol | undefined = (() => {
+  const probe = new AsyncLocalStorage<number>().run(1, () => new AsyncResource('labelprof-probe'));
+  const symbol = Object.getOwnPropertySymbols(probe).find((s) => s.description === 'context_frame');
+  return symbol !== undefined && (probe as unknown as Record<symbol, unknown>)[symbol] !== undefined
+    ? symbol
+    : undefined;
+})();
+
+/** Decides, once, where the handler reads labels; start() calls it before sampling. */
+export function chooseSource(): LabelSource {
+  if (source !== undefined) return source;
+  source = 'slot';
+  if (frameSymbol === undefined) {
+    frameProbeFailure = 'AsyncLocalStorage is not backed by AsyncContextFrame on this Node';
+  } else if (process.env.LABELPROF_LABEL_SOURCE === 'slot') {
+    frameProbeFailure = 'LABELPROF_LABEL_SOURCE=slot';
+  } else {
+    const binding = tryNative();
+    const why = binding === undefined
+      ? 'the addon did not load'
+      : storage.run(TAG_BASE + PROBE_ID, () => binding.probeContextFrame(PROBE_ID));
+    if (why === null) source = 'context-frame';
+    else frameProbeFailure = why;
+  }
+  if (source === 'slot') enableSlotHook();
+  return source;
+}
+
+export function labelSourceInfo(): { labelSource: LabelSource | 'undecided'; contextFrameUnavailable?: string } {
+  return source === 'slot' && frameProbeFailure !== undefined
+    ? { labelSource: source, contextFrameUnavailable: frameProbeFailure }
+    : { labelSource: source ?? 'undecided' };
+}
+
+// --- slot mode: keeping the native slot current ----------------------------
+
+// Per entered callback: its asyncId and the slot value to restore after it.
+// Kept as a stack so a missed `after` (an exception that skipped it) is
+// repaired at the next `after` of an outer callback.
+const enteredIds: number[] = [];
+const savedSlots: number[] = [];
+let hook: AsyncHook | undefined;
+
+// AsyncResource.runInAsyncScope emits `before` while the caller's frame is
+// still current and switches to the resource's frame only afterwards; so a
+// resource that carries its own frame is asked directly.
+function idOfEnteredResource(): number {
+  if (frameSymbol !== undefined) {
+    const resource = executionAsyncResource() as Record<symbol, unknown>;
+    if (resource !== undefined && resource !== null && Object.prototype.hasOwnProperty.call(resource, frameSymbol)) {
+      const frame = resource[frameSymbol] as Map<unknown, number> | undefined;
+      return setOfTag(frame?.get(storage)).id;
+    }
+  }
+  return currentSet().id;
+}
+
+function enableSlotHook(): void {
+  if (hook !== undefined) return;
+  hook = createHook({
+    before(asyncId: number) {
+      enteredIds.push(asyncId);
+      savedSlots.push(slot[0]!);
+      slot[0] = idOfEnteredResource();
+    },
+    after(asyncId: number) {
+      for (let i = enteredIds.length - 1; i >= 0; i--) {
+        if (enteredIds[i] === asyncId) {
+          slot[0] = savedSlots[i]!;
+          enteredIds.length = i;
+          savedSlots.length = i;
+          return;
+        }
+      }
+    },
+  });
+  hook.enable();
+}
+
+/** Tests only: the id the signal handler would record if a sample were taken now. */
+export function _handlerView(): number {
+  if (source === 'context-frame') return tryNative()!._readLabelSetId();
+  return slot[0]!;
+}
