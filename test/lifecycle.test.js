@@ -52,3 +52,10 @@ test('an uncaught exception while profiling ends the process as usual, no crash'
   assert.equal(r.signal, null);
   assert.match(r.stderr, /uncaught while profiling/);
 });
+
+test('a SIGPROF handler that displaces ours is detected and reported, without a crash', () => {
+  const out = runJson('displaced.js');
+  assert.equal(out.live, true);
+  assert.equal(out.displaced, true);
+  assert.ok(out.bytes > 0);
+});
