@@ -33,8 +33,11 @@ if (script.status !== 0) throw new Error(`perf script failed: ${script.stderr}`)
 // Function name without parameters/offset, for comparing both sides.
 const norm = (name) => {
   let n = name.replace(/\+0x[0-9a-f]+$/, '').replace(/\(anonymous namespace\)::/g, '');
-  // Aliases at one address that perf and our symbolizer name differently.
-  n = n.replace(/^__libc_(malloc|free|calloc|realloc|read|write|open)\b/, '$1').replace(/^__GI_/, '');
+  // Aliases at one address that perf and our symbolizer name differently:
+  // symbol versions, __libc_/__GI_ prefixes, leading underscores.
+  n = n.replace(/@.*$/, '').replace(/^__(libc|GI)_/, '').replace(/^_+/, '');
+  // glibc's memcpy and memmove variants are one function under two names.
+  n = n.replace(/^memcpy_/, 'memmove_');
   const paren = n.indexOf('(');
   if (paren > 0) n = n.slice(0, paren);
   return n.trim();
@@ -66,18 +69,21 @@ function parsePerf(text, startNanos, endNanos) {
 const ourOut = JSON.parse(fs.readFileSync(ours, 'utf8'));
 const perfSamples = parsePerf(script.stdout, BigInt(ourOut.window.startNanos), BigInt(ourOut.window.endNanos));
 // Our handler's own frames can show in perf's samples: drop those samples.
-const perfClean = perfSamples.filter((s) => !s.frames.some((f) => /^labelprof_test::Handler$|__restore_rt/.test(f)));
+const perfClean = perfSamples.filter((s) => !s.frames.some((f) => /^labelprof_test::Handler$|^restore_rt$/.test(f)));
 const ourSamples = ourOut.samples.map((s) => ({ frames: s.frames.map(norm), dsos: s.modules }));
 
 const reach = (ss) => ss.filter((s) => s.frames.some((f) => f === 'uv_run' || f === 'node::Start')).length / ss.length;
 function libcCallers(ss) {
   const inLibc = ss.filter((s) => s.dsos[0] === 'libc.so.6');
   const dist = new Map();
+  const callers = new Map();
   for (const s of inLibc) {
     const k = `${s.frames[0]} <- ${s.frames[1] ?? '(none)'}`;
     dist.set(k, (dist.get(k) || 0) + 1 / inLibc.length);
+    const c = s.frames[1] ?? '(none)';
+    callers.set(c, (callers.get(c) || 0) + 1 / inLibc.length);
   }
-  return { n: inLibc.length, dist };
+  return { n: inLibc.length, dist, callers };
 }
 const overlap = (a, b) => [...a.keys()].reduce((acc, k) => acc + Math.min(a.get(k), b.get(k) || 0), 0);
 const pct = (x) => `${(100 * x).toFixed(1)} %`;
@@ -89,7 +95,7 @@ lines.push(`workload ${workload}, ${millis} ms, ${ourOut.node}`);
 lines.push(`samples (main thread): perf ${perfClean.length} (of ${perfSamples.length}), ours ${ourSamples.length}`);
 lines.push(`reach uv_run/node::Start: perf ${pct(reach(perfClean))}, ours ${pct(reach(ourSamples))}`);
 lines.push(`libc leaves: perf ${pc.n} (${pct(pc.n / perfClean.length)}), ours ${oc.n} (${pct(oc.n / ourSamples.length)})`);
-lines.push(`(leaf <- caller) distribution overlap for libc leaves: ${pct(overlap(pc.dist, oc.dist))}`);
+lines.push(`libc leaves, distribution overlap: (leaf <- caller) ${pct(overlap(pc.dist, oc.dist))}, caller alone ${pct(overlap(pc.callers, oc.callers))}`);
 const top = (dist) => [...dist].sort((x, y) => y[1] - x[1]).slice(0, 6).map(([k, v]) => `    ${pct(v)}  ${k}`).join('\n');
 lines.push(`  perf top libc (leaf <- caller):\n${top(pc.dist)}`);
 lines.push(`  ours top libc (leaf <- caller):\n${top(oc.dist)}`);

@@ -93,8 +93,10 @@ bool StartSampling(uint32_t interval_micros, uint32_t capacity, uint32_t max_dep
   s->interval_micros = interval_micros;
   s->capacity = capacity;
   s->max_depth = max_depth;
-  s->slots.reset(new SampleSlot[capacity]);
-  s->pcs.reset(new uint64_t[static_cast<size_t>(capacity) * max_depth]);
+  // Touch every page now: a first write inside the handler would take a
+  // page fault there (several microseconds, and the kernel's mm lock).
+  s->slots.reset(new SampleSlot[capacity]());
+  s->pcs.reset(new uint64_t[static_cast<size_t>(capacity) * max_depth]());
   struct sigaction sa;
   memset(&sa, 0, sizeof(sa));
   sa.sa_sigaction = Handler;
