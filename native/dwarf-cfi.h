@@ -44,7 +44,9 @@ struct UnwindRow {
   int8_t ra_offset;    // the return address is at CFA + ra_offset (-8 in practice)
   uint8_t rules;       // CfaRule in the low nibble, FpRule in the high nibble
 
+  // Called in the signal handler: no allocation, no lock.
   CfaRule cfa_rule() const { return static_cast<CfaRule>(rules & 0x0f); }
+  // Called in the signal handler: no allocation, no lock.
   FpRule fp_rule() const { return static_cast<FpRule>(rules >> 4); }
 };
 static_assert(sizeof(UnwindRow) == 12, "UnwindRow is meant to stay 12 bytes");

@@ -113,6 +113,9 @@ UnwindTableStats g_stats;
 // Read by the handler.
 std::atomic<const Snapshot*> g_snapshot{nullptr};
 std::atomic<int> g_walks_in_flight{0};
+static_assert(std::atomic<const Snapshot*>::is_always_lock_free &&
+                  std::atomic<int>::is_always_lock_free,
+              "the handler may only use lock-free atomics");
 
 uint64_t NowMicros() {
   struct timespec ts;

@@ -52,6 +52,7 @@ export function nativeFramesOfSample(pcs: readonly bigint[], symbolizer: FrameSy
  * The same for many samples at once, symbolizing each distinct address once
  * (a profile repeats the same few hundred pcs thousands of times). Leaf pcs
  * and return addresses are kept apart because they are looked up differently.
+ * Samples share NativeFrame objects: treat them as read-only.
  */
 export function nativeFramesOfSamples(
   samples: ReadonlyArray<readonly bigint[]>,

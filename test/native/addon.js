@@ -48,8 +48,29 @@ function build() {
   }
 }
 
+// node --test runs test files in parallel processes: one builds while the
+// others wait on a lock directory, then see a fresh build.
 function ensureBuilt() {
-  if (isStale()) build();
+  const lock = path.join(__dirname, '.build-lock');
+  const deadline = Date.now() + 180000;
+  for (;;) {
+    if (!isStale()) return FILE;
+    try {
+      fs.mkdirSync(lock);
+      break;
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err;
+      // A lock older than any build is left over from a killed run.
+      if (Date.now() - fs.statSync(lock).mtimeMs > 180000) fs.rmSync(lock, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${lock}`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    }
+  }
+  try {
+    if (isStale()) build();
+  } finally {
+    fs.rmSync(lock, { recursive: true, force: true });
+  }
   return FILE;
 }
 
