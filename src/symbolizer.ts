@@ -117,7 +117,7 @@ export class Symbolizer {
   symbolize(addresses: readonly bigint[], options: SymbolizeOptions = {}): NativeFrame[] {
     const maps = parseMaps(fs.readFileSync(this.mapsPath, 'utf8'));
     const frames: NativeFrame[] = [];
-    const needDemangle = new Map<string, CachedModule[]>();
+    const needDemangle = new Set<string>();
     const pending: Array<{ frame: NativeFrame; mangled: string; module: CachedModule }> = [];
     for (let i = 0; i < addresses.length; i++) {
       const address = addresses[i];
@@ -152,15 +152,13 @@ export class Symbolizer {
       } else if (this.demangle !== undefined && sym.name.startsWith('_Z')) {
         frame.functionName = sym.name;
         pending.push({ frame, mangled: sym.name, module });
-        const list = needDemangle.get(sym.name) ?? [];
-        list.push(module);
-        needDemangle.set(sym.name, list);
+        needDemangle.add(sym.name);
       } else {
         frame.functionName = sym.name;
       }
     }
     if (this.demangle !== undefined && needDemangle.size > 0) {
-      const mangled = [...needDemangle.keys()];
+      const mangled = [...needDemangle];
       const plain = this.demangle(mangled);
       const byName = new Map<string, string>();
       mangled.forEach((name, i) => byName.set(name, plain[i] ?? name));
