@@ -8,7 +8,11 @@
         "native/signal-handler.cc",
         "native/v8-sampler.cc",
         "native/sample-matcher.cc",
-        "native/context-frame.cc"
+        "native/context-frame.cc",
+        "native/stack-walker.cc",
+        "native/unwind-table.cc",
+        "native/dwarf-cfi.cc",
+        "native/demangle.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

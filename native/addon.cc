@@ -5,6 +5,7 @@
 #include <napi.h>
 #include <v8.h>
 
+#include "demangle.h"
 #include "profiler.h"
 
 namespace labelprof {
@@ -35,6 +36,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("isProfiling", Napi::Function::New(env, JS_isProfiling, "isProfiling"));
   exports.Set("probeContextFrame",
               Napi::Function::New(env, JS_probeContextFrame, "probeContextFrame"));
+  exports.Set("demangle", Napi::Function::New(env, JS_demangle, "demangle"));
   // Test-only natives start with "_".
   exports.Set("_readLabelSetId", Napi::Function::New(env, JS__readLabelSetId, "_readLabelSetId"));
   return exports;

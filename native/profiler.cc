@@ -49,6 +49,14 @@ Napi::Object StatsToObject(Napi::Env env, const ProfilerStats& s) {
   o.Set("handlerTotalNanos", s.handler_total_nanos);
   o.Set("displaced", s.displaced);
   o.Set("labelSource", s.label_source);
+  o.Set("nativeFrames", s.native_frames);
+  if (s.native_frames) {
+    o.Set("walksComplete", s.walks_complete);
+    o.Set("walksTruncated", s.walks_truncated);
+    o.Set("walksBadFrame", s.walks_bad_frame);
+    o.Set("walksNoRoom", s.walks_no_room);
+    if (!s.unwind_error.empty()) o.Set("unwindTableError", s.unwind_error);
+  }
   return o;
 }
 
@@ -93,6 +101,8 @@ ProfilerStats ProfilerInstance::LiveStats() const {
   }
   s.displaced = !signal_handler::IsInstalled();
   s.label_source = label_source_;
+  s.native_frames = sampler_.native_frames;
+  s.unwind_error = unwind_error_;
   return s;
 }
 
@@ -120,12 +130,28 @@ Napi::Value ProfilerInstance::JS_start(const Napi::CallbackInfo& info) {
   int interval = info[1].As<Napi::Number>().Int32Value();
   uint32_t max_samples = info[2].As<Napi::Number>().Uint32Value();
   bool use_frames = info.Length() > 3 && info[3].ToBoolean().Value() && frames_.probed();
+  bool native_frames = info.Length() > 4 && info[4].ToBoolean().Value();
 
   label_slot_ref_ = Napi::Persistent(slot);
   sampler_.label_slot = static_cast<const volatile int32_t*>(slot.Data());
   sampler_.thread = pthread_self();
   sampler_.frames = use_frames ? &frames_ : nullptr;
-  sampler_.ring.Reset(max_samples);  // allocates: before any signal is ours
+  // Allocates: before any signal is ours.
+  sampler_.ring.Reset(max_samples, native_frames ? std::min(max_samples, kMaxSamplesWithPcs) * kAveragePcsPerSample : 0);
+  unwind_error_.clear();
+  if (native_frames) {
+    // Off the signal path: compile the CFI of modules loaded since the last
+    // start (cached per module), and note this thread's stack bounds.
+    if (!PrepareUnwindTables(&unwind_error_)) {
+      // Walks fall back to frame pointers; the profile still gets frames.
+    }
+    std::string stack_error;
+    if (!CaptureCurrentThreadStack(&sampler_.stack, &stack_error)) {
+      native_frames = false;
+      unwind_error_ = stack_error;
+    }
+  }
+  sampler_.native_frames = native_frames;
 
   std::string error;
   if (!v8_.Start(interval, max_samples, &error)) {
@@ -182,6 +208,9 @@ Napi::Value ProfilerInstance::JS_stop(const Napi::CallbackInfo& info) {
   // samples without a record are left out and counted.
   std::vector<int32_t> sample_node, sample_label;
   std::vector<double> sample_cpu, sample_wall;
+  // Native walks, per sample: [pcs_start, pcs_start + pcs_count) of `pcs`.
+  std::vector<uint32_t> sample_pcs_start, sample_pcs_count;
+  std::vector<double> pcs;  // addresses < 2^48: exact as doubles
   int64_t prev_cpu = start_cpu_nanos_;
   int64_t prev_wall = install_nanos_;
   for (size_t j = 0; j < kept_micros.size(); j++) {
@@ -197,7 +226,18 @@ Napi::Value ProfilerInstance::JS_stop(const Napi::CallbackInfo& info) {
     sample_wall.push_back(static_cast<double>(std::max<int64_t>(0, r.wall_nanos - prev_wall)));
     prev_cpu = r.cpu_nanos;
     prev_wall = r.wall_nanos;
+    if (sampler_.native_frames) {
+      sample_pcs_start.push_back(static_cast<uint32_t>(pcs.size()));
+      sample_pcs_count.push_back(r.pcs_count);
+      for (uint32_t k = 0; k < r.pcs_count; k++) {
+        pcs.push_back(static_cast<double>(sampler_.ring.pcs()[r.pcs_offset + k]));
+      }
+      if (r.walk_flags & kWalkReachedEnd) stats.walks_complete++;
+      if (r.walk_flags & kWalkTruncated) stats.walks_truncated++;
+      if (r.walk_flags & kWalkBadFrame) stats.walks_bad_frame++;
+    }
   }
+  stats.walks_no_room = sampler_.ring.pcs_dropped();
   stats.matched = static_cast<uint32_t>(sample_node.size());
   stats.v8_samples = static_cast<uint32_t>(flat.sample_micros.size());
   last_stats_ = stats;
@@ -217,6 +257,11 @@ Napi::Value ProfilerInstance::JS_stop(const Napi::CallbackInfo& info) {
   out.Set("sampleLabelSet", ToTypedArray<int32_t, Napi::Int32Array>(env, sample_label));
   out.Set("sampleCpuNanos", ToTypedArray<double, Napi::Float64Array>(env, sample_cpu));
   out.Set("sampleWallNanos", ToTypedArray<double, Napi::Float64Array>(env, sample_wall));
+  if (sampler_.native_frames) {
+    out.Set("samplePcsStart", ToTypedArray<uint32_t, Napi::Uint32Array>(env, sample_pcs_start));
+    out.Set("samplePcsCount", ToTypedArray<uint32_t, Napi::Uint32Array>(env, sample_pcs_count));
+    out.Set("pcs", ToTypedArray<double, Napi::Float64Array>(env, pcs));
+  }
   out.Set("stats", StatsToObject(env, stats));
   return out;
 }

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "signal-handler.h"
 #include "v8-sampler.h"
@@ -30,6 +31,12 @@ struct ProfilerStats {
   double handler_total_nanos = 0;
   bool displaced = false;        // someone replaced our SIGPROF handler
   const char* label_source = "";  // "context-frame" or "slot"
+  bool native_frames = false;
+  uint32_t walks_complete = 0;   // native walks that reached the outermost frame
+  uint32_t walks_truncated = 0;  // ... that hit kMaxNativeDepth
+  uint32_t walks_bad_frame = 0;  // ... stopped by a failed frame check
+  uint32_t walks_no_room = 0;    // samples whose pcs found the arena full
+  std::string unwind_error;      // why the CFI table could not be built
 };
 
 // Isolate thread only, every member.
@@ -43,7 +50,8 @@ class ProfilerInstance {
   Napi::Value JS_probeContextFrame(const Napi::CallbackInfo& info);
   // _readLabelSetId() -> what the handler would read from the frame now (tests)
   Napi::Value JS__readLabelSetId(const Napi::CallbackInfo& info);
-  // JS_start(labelSlot: ArrayBuffer, intervalMicros, maxSamples, useContextFrame)
+  // JS_start(labelSlot: ArrayBuffer, intervalMicros, maxSamples,
+  //          useContextFrame, nativeFrames)
   Napi::Value JS_start(const Napi::CallbackInfo& info);
   // JS_stop() -> { nodes..., samples..., stats }
   Napi::Value JS_stop(const Napi::CallbackInfo& info);
@@ -66,6 +74,7 @@ class ProfilerInstance {
   int64_t epoch_offset_nanos_ = 0;  // CLOCK_REALTIME - CLOCK_MONOTONIC
   ProfilerStats last_stats_;
   const char* label_source_ = "";
+  std::string unwind_error_;
 };
 
 }  // namespace labelprof

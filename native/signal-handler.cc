@@ -73,6 +73,20 @@ void SigprofHandler(int sig, siginfo_t* info, void* ucontext) {
       record->label_set_id = sampler->frames != nullptr
                                  ? sampler->frames->ReadLabelSetIdSignalSafe()
                                  : *sampler->label_slot;
+      record->pcs_count = 0;
+      record->walk_flags = 0;
+      if (sampler->native_frames) {
+        uint64_t pcs[kMaxNativeDepth];
+        uint32_t flags = 0;
+        int n = WalkNativeStackSignalSafe(ucontext, sampler->stack, pcs, kMaxNativeDepth, &flags,
+                                          /*stop_at_code=*/true);
+        uint32_t offset = sampler->ring.AppendPcsSignalSafe(pcs, static_cast<uint32_t>(n));
+        if (offset != UINT32_MAX) {
+          record->pcs_offset = offset;
+          record->pcs_count = static_cast<uint16_t>(n);
+        }
+        record->walk_flags = static_cast<uint16_t>(flags);
+      }
       record->handler_nanos =
           static_cast<uint32_t>(NowNanosSignalSafe(CLOCK_MONOTONIC) - entry);
       sampler->ring.CommitSignalSafe();

@@ -16,6 +16,7 @@
 
 #include "context-frame.h"
 #include "sample-ring.h"
+#include "stack-walker.h"
 
 namespace labelprof {
 
@@ -32,7 +33,13 @@ struct ThreadSampler {
   // Where labels live in the AsyncContextFrame (Node 24+): read them there
   // instead of the slot. Null: use the slot.
   const ContextFrameReader* frames = nullptr;
+  // Native frames: walk the interrupted stack (bounded by `stack`).
+  bool native_frames = false;
+  ThreadStackBounds stack;
 };
+
+// Deepest native walk kept per sample (leaf first).
+constexpr int kMaxNativeDepth = 64;
 
 namespace signal_handler {
 

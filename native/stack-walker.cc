@@ -122,18 +122,18 @@ bool CaptureCurrentThreadStack(ThreadStackBounds* out, std::string* error) {
 
 // Called in the signal handler: no allocation, no lock.
 int WalkNativeStackSignalSafe(const void* ucontext, const ThreadStackBounds& stack,
-                              uint64_t* pcs, int max_depth, uint32_t* flags) {
+                              uint64_t* pcs, int max_depth, uint32_t* flags, bool stop_at_code) {
   const mcontext_t& mc = static_cast<const ucontext_t*>(ucontext)->uc_mcontext;
   return WalkFromRegistersSignalSafe(static_cast<uint64_t>(mc.gregs[REG_RIP]),
                                      static_cast<uint64_t>(mc.gregs[REG_RSP]),
                                      static_cast<uint64_t>(mc.gregs[REG_RBP]), stack, pcs,
-                                     max_depth, flags);
+                                     max_depth, flags, stop_at_code);
 }
 
 // Called in the signal handler: no allocation, no lock.
 int WalkFromRegistersSignalSafe(uint64_t pc, uint64_t sp, uint64_t fp,
                                 const ThreadStackBounds& stack, uint64_t* pcs,
-                                int max_depth, uint32_t* flags) {
+                                int max_depth, uint32_t* flags, bool stop_at_code) {
   uint32_t result = 0;
   int depth = 0;
   if (max_depth <= 0) {
@@ -158,6 +158,11 @@ int WalkFromRegistersSignalSafe(uint64_t pc, uint64_t sp, uint64_t fp,
   if (table == nullptr) result |= kWalkNoTable;
   Frame f{pc, sp, fp};
   while (true) {
+    if (stop_at_code && table != nullptr && table->module_count > 0 &&
+        unwind_table::FindModuleSignalSafe(table, depth == 1 ? f.pc : f.pc - 1) == nullptr) {
+      result |= kWalkStoppedAtCode;
+      break;  // generated code: V8's sample has the JavaScript from here up
+    }
     if (depth >= max_depth) {
       result |= kWalkTruncated;
       break;  // depth cap: the rest of the stack is dropped

@@ -36,6 +36,7 @@ enum WalkFlags : uint32_t {
   kWalkOffStack = 1u << 4,        // interrupted rsp outside the thread's stack (alt stack)
   kWalkNoTable = 1u << 5,         // no CFI table was prepared: frame pointers only
   kWalkUsedCfi = 1u << 6,         // at least one frame was unwound through CFI
+  kWalkStoppedAtCode = 1u << 7,   // stopped at the first pc outside every module (JIT, builtins)
 };
 
 // Isolate thread, off the signal path (at start()): (re)builds the CFI table
@@ -58,13 +59,18 @@ bool CaptureCurrentThreadStack(ThreadStackBounds* out, std::string* error);
 // addresses, leaf first, into pcs[0..max_depth). `stack` must be the bounds of
 // the thread the signal interrupted. Returns the number of pcs written;
 // `flags` (optional) receives WalkFlags.
+// With `stop_at_code`, the walk ends after the first pc that lies in no
+// module of the table (V8's JIT code or its remapped builtins): the frames
+// above it are JavaScript, which V8's own sample already holds.
 int WalkNativeStackSignalSafe(const void* ucontext, const ThreadStackBounds& stack,
-                              uint64_t* pcs, int max_depth, uint32_t* flags = nullptr);
+                              uint64_t* pcs, int max_depth, uint32_t* flags = nullptr,
+                              bool stop_at_code = false);
 
 // Called in the signal handler: no allocation, no lock. The same walk from
 // explicit registers (tests, and callers that already decoded the context).
 int WalkFromRegistersSignalSafe(uint64_t pc, uint64_t sp, uint64_t fp,
                                 const ThreadStackBounds& stack, uint64_t* pcs,
-                                int max_depth, uint32_t* flags = nullptr);
+                                int max_depth, uint32_t* flags = nullptr,
+                                bool stop_at_code = false);
 
 }  // namespace labelprof

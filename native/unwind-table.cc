@@ -289,8 +289,9 @@ const UnwindTable* AcquireSignalSafe() {
 // Called in the signal handler: no allocation, no lock.
 void ReleaseSignalSafe() { g_walks_in_flight.fetch_sub(1, std::memory_order_seq_cst); }
 
-// Called in the signal handler: no allocation, no lock.
-const cfi::UnwindRow* FindRowSignalSafe(const UnwindTable* table, uintptr_t pc, bool is_leaf) {
+// Called in the signal handler: no allocation, no lock. The module whose
+// executable range holds pc, or null.
+const UnwindModule* FindModuleSignalSafe(const UnwindTable* table, uintptr_t pc) {
   // The last module starting at or before pc.
   uint32_t lo = 0, hi = table->module_count;
   while (lo < hi) {
@@ -299,7 +300,16 @@ const cfi::UnwindRow* FindRowSignalSafe(const UnwindTable* table, uintptr_t pc, 
   }
   if (lo == 0) return nullptr;
   const UnwindModule& m = table->modules[lo - 1];
-  if (pc >= m.end || pc < m.bias || (m.leaf_only && !is_leaf)) return nullptr;
+  return pc < m.end ? &m : nullptr;
+}
+
+// Called in the signal handler: no allocation, no lock.
+const cfi::UnwindRow* FindRowSignalSafe(const UnwindTable* table, uintptr_t pc, bool is_leaf) {
+  const UnwindModule* module = FindModuleSignalSafe(table, pc);
+  if (module == nullptr) return nullptr;
+  const UnwindModule& m = *module;
+  uint32_t lo, hi;
+  if (pc < m.bias || (m.leaf_only && !is_leaf)) return nullptr;
   uintptr_t offset = pc - m.bias;
   if (offset > UINT32_MAX) return nullptr;
   // The last row starting at or before offset lies between the row in force

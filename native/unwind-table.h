@@ -90,6 +90,11 @@ const UnwindTable* AcquireSignalSafe();
 // Called in the signal handler: no allocation, no lock.
 void ReleaseSignalSafe();
 
+// Called in the signal handler: no allocation, no lock. The module whose
+// executable range holds `pc`, or null (JIT code, V8's remapped builtins, a
+// module without CFI).
+const UnwindModule* FindModuleSignalSafe(const UnwindTable* table, uintptr_t pc);
+
 // Called in the signal handler: no allocation, no lock. The row that covers
 // `pc`, or null when no module of the table contains it (or its module's CFI
 // serves leaves only and `is_leaf` is false).

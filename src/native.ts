@@ -23,6 +23,18 @@ export interface NativeStats {
   handlerTotalNanos: number;
   /** Someone replaced labelprof's SIGPROF handler while it ran. */
   displaced: boolean;
+  /** Where the handler read labels. */
+  labelSource: string;
+  /** Whether the handler walked native stacks; the walk counters below come with it. */
+  nativeFrames: boolean;
+  /** Walks that reached the outermost frame (main / thread start). */
+  walksComplete?: number;
+  walksTruncated?: number;
+  walksBadFrame?: number;
+  /** Samples whose native frames found the preallocated arena full. */
+  walksNoRoom?: number;
+  /** Why the DWARF CFI table could not be built (walks then use frame pointers). */
+  unwindTableError?: string;
 }
 
 /** A stopped profile as the addon hands it over: flat arrays, no per-sample objects. */
@@ -45,11 +57,23 @@ export interface RawProfile {
   sampleLabelSet: Int32Array;
   sampleCpuNanos: Float64Array;
   sampleWallNanos: Float64Array;
+  /** With native frames: sample i's walk is pcs[samplePcsStart[i] .. + samplePcsCount[i]], leaf first. */
+  samplePcsStart?: Uint32Array;
+  samplePcsCount?: Uint32Array;
+  pcs?: Float64Array;
   stats: NativeStats;
 }
 
 export interface NativeBinding {
-  start(labelSlot: ArrayBuffer, intervalMicros: number, maxSamples: number, useContextFrame: boolean): void;
+  start(
+    labelSlot: ArrayBuffer,
+    intervalMicros: number,
+    maxSamples: number,
+    useContextFrame: boolean,
+    nativeFrames: boolean,
+  ): void;
+  /** C++ names demangled, one per input. */
+  demangle(names: string[]): string[];
   /** Inside storage.run(TAG_BASE + expectedId): null if the handler can read labels from the AsyncContextFrame, else why not. */
   probeContextFrame(expectedId: number): string | null;
   /** Tests only: what the handler would read from the AsyncContextFrame now. */

@@ -1,5 +1,5 @@
 // start() options: defaults and validation, each error naming its option.
-import { checkInteger, invalidType, isPlainObject } from './errors';
+import { checkBoolean, checkInteger, invalidType, isPlainObject } from './errors';
 
 export interface StartOptions {
   /** Sampling interval in microseconds; default 10101 (about 99 Hz, off the beat of 100 Hz timers). */
@@ -10,18 +10,26 @@ export interface StartOptions {
    * Default: enough for 10 minutes at the interval, at least 4096.
    */
   maxSamples?: number;
+  /**
+   * Walk the native stack in the signal handler and merge the native frames
+   * under the JavaScript ones (what runs in C++, libc, zlib, OpenSSL, the GC).
+   * Default true.
+   */
+  nativeFrames?: boolean;
 }
 
 export interface ResolvedOptions {
   intervalMicros: number;
   maxSamples: number;
+  nativeFrames: boolean;
 }
 
 export const DEFAULT_INTERVAL_MICROS = 10101;
 export const MIN_INTERVAL_MICROS = 100;
 export const MAX_INTERVAL_MICROS = 1_000_000;
 export const MAX_SAMPLES_LIMIT = 10_000_000;
-const KNOWN = new Set(['intervalMicros', 'maxSamples']);
+const KNOWN = new Set(['intervalMicros', 'maxSamples', 'nativeFrames']);
+export const DEFAULT_NATIVE_FRAMES = true;
 
 export function resolveOptions(options: unknown): ResolvedOptions {
   // 1. validate the shape
@@ -43,6 +51,8 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     options.maxSamples === undefined
       ? Math.max(4096, Math.ceil((600 * 1_000_000) / intervalMicros))
       : checkInteger('maxSamples', options.maxSamples, 1, MAX_SAMPLES_LIMIT);
+  const nativeFrames =
+    options.nativeFrames === undefined ? DEFAULT_NATIVE_FRAMES : checkBoolean('nativeFrames', options.nativeFrames);
   // 3. the interpreted options are within range by construction
-  return { intervalMicros, maxSamples };
+  return { intervalMicros, maxSamples, nativeFrames };
 }

@@ -18,14 +18,22 @@ import {
 
 import type { RawProfile } from './native';
 import type { Labels } from './labels';
+import type { NativeStackPart } from './native-frames';
+import { NativeLocations } from './pprof-native';
 
 export interface PprofInput {
   raw: RawProfile;
   intervalMicros: number;
   labelsOf: (labelSetId: number) => Labels;
+  /** Per sample, the native frames to merge under its JavaScript stack. */
+  native?: readonly NativeStackPart[];
 }
 
-export function toPprof({ raw, intervalMicros, labelsOf }: PprofInput): Profile {
+// V8's pseudo-frames: a sample with one of these as its only frame has no
+// JavaScript stack for native frames to go under.
+const REPLACEABLE_PSEUDO = new Set(['(program)', '(idle)']);
+
+export function toPprof({ raw, intervalMicros, labelsOf, native }: PprofInput): Profile {
   const strings = new StringTable();
   const functions: PprofFunction[] = [];
   const locations: Location[] = [];
@@ -79,6 +87,19 @@ export function toPprof({ raw, intervalMicros, labelsOf }: PprofInput): Profile 
     return stack;
   };
 
+  // Native frames go on top of the JavaScript stack, leaf first. Where V8
+  // shows only "(program)" or "(idle)" and the walk never entered
+  // JavaScript, the native stack replaces the pseudo-frame (idle becomes the
+  // event loop's wait); under "(garbage collector)" they show the GC's work.
+  const nativeLocations = new NativeLocations(strings, locations, functions);
+  const mergedStack = (leaf: number, part: NativeStackPart): number[] => {
+    const nativeIds = part.frames.map((f) => nativeLocations.locationId(f));
+    const js = stackOf(leaf);
+    const isRootPseudo = raw.nodeParent[leaf] === 0 && REPLACEABLE_PSEUDO.has(raw.nodeName[leaf] ?? '');
+    if (isRootPseudo && !part.enteredFromJs) return nativeIds;
+    return nativeIds.concat(js);
+  };
+
   const labelCache = new Map<number, Label[]>();
   const labelsFor = (id: number): Label[] => {
     let labels = labelCache.get(id);
@@ -92,15 +113,19 @@ export function toPprof({ raw, intervalMicros, labelsOf }: PprofInput): Profile 
     return labels;
   };
 
-  // Aggregate by (leaf node, label set): the leaf node fixes the stack.
-  const aggregated = new Map<string, { node: number; labelSet: number; count: number; cpu: number; wall: number }>();
+  // Aggregate by (stack, label set): the leaf node fixes the JavaScript
+  // stack, the native part's addresses the rest.
+  type Entry = { node: number; labelSet: number; part: NativeStackPart | undefined; count: number; cpu: number; wall: number };
+  const aggregated = new Map<string, Entry>();
   for (let i = 0; i < raw.sampleNode.length; i++) {
     const node = raw.sampleNode[i]!;
     const labelSet = raw.sampleLabelSet[i]!;
-    const key = `${node}:${labelSet}`;
+    const part = native?.[i];
+    const nativeKey = part === undefined || part.frames.length === 0 ? '' : part.frames.map((f) => f.address).join(',');
+    const key = `${node}:${labelSet}:${nativeKey}`;
     let entry = aggregated.get(key);
     if (entry === undefined) {
-      entry = { node, labelSet, count: 0, cpu: 0, wall: 0 };
+      entry = { node, labelSet, part: nativeKey === '' ? undefined : part, count: 0, cpu: 0, wall: 0 };
       aggregated.set(key, entry);
     }
     entry.count++;
@@ -112,7 +137,7 @@ export function toPprof({ raw, intervalMicros, labelsOf }: PprofInput): Profile 
   for (const e of aggregated.values()) {
     samples.push(
       new Sample({
-        locationId: stackOf(e.node),
+        locationId: e.part === undefined ? stackOf(e.node) : mergedStack(e.node, e.part),
         value: [e.count, Math.round(e.cpu), Math.round(e.wall)],
         label: labelsFor(e.labelSet),
       }),
@@ -128,6 +153,7 @@ export function toPprof({ raw, intervalMicros, labelsOf }: PprofInput): Profile 
   ];
   return new Profile({
     sampleType,
+    mapping: nativeLocations.mappings,
     sample: samples,
     location: locations,
     function: functions,

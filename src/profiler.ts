@@ -9,7 +9,9 @@ import { chooseSource, labelSlotBuffer, labelSourceInfo } from './label-context'
 import { labelStats, setOfId } from './label-sets';
 import { native, type NativeStats, type RawProfile } from './native';
 import { resolveOptions, type ResolvedOptions, type StartOptions } from './options';
+import { nativeFramesOfSamples, type NativeStackPart } from './native-frames';
 import { toPprof } from './pprof';
+import { Symbolizer } from './symbolizer';
 
 const gzipAsync = promisify(gzip);
 
@@ -24,16 +26,39 @@ export interface ProfilerStats extends NativeStats {
   contextFrameUnavailable?: string;
 }
 
+// One per thread, kept across profiles: it caches each module's symbol table.
+let symbolizer: Symbolizer | undefined;
+
+// Native walks -> the frames to merge under each sample's JavaScript stack.
+// Runs at stop(), while the modules and JIT code the walks saw are still
+// mapped as they were.
+function symbolizeNativeFrames(raw: RawProfile): NativeStackPart[] | undefined {
+  if (raw.pcs === undefined || raw.samplePcsStart === undefined || raw.samplePcsCount === undefined) {
+    return undefined;
+  }
+  symbolizer ??= new Symbolizer((names) => native().demangle(names));
+  const walks: bigint[][] = [];
+  for (let i = 0; i < raw.sampleNode.length; i++) {
+    const start = raw.samplePcsStart[i]!;
+    const walk: bigint[] = [];
+    for (let k = 0; k < raw.samplePcsCount[i]!; k++) walk.push(BigInt(raw.pcs[start + k]!));
+    walks.push(walk);
+  }
+  return nativeFramesOfSamples(walks, symbolizer);
+}
+
 /** A stopped profile. Encode it to gzipped pprof, or write it to a file. */
 export class Profile {
   readonly #raw: RawProfile;
   readonly #options: ResolvedOptions;
+  readonly #native: NativeStackPart[] | undefined;
   #pprof: PprofProfile | undefined;
 
   /** @internal */
   constructor(raw: RawProfile, options: ResolvedOptions) {
     this.#raw = raw;
     this.#options = options;
+    this.#native = symbolizeNativeFrames(raw);
   }
 
   /** Number of samples (V8's, after dropping the one taken before our handler). */
@@ -62,6 +87,7 @@ export class Profile {
         raw: this.#raw,
         intervalMicros: this.#options.intervalMicros,
         labelsOf: (id) => setOfId(id).labels,
+        native: this.#native,
       });
     }
     return this.#pprof;
@@ -147,7 +173,13 @@ export function start(options?: StartOptions): Profiler {
   }
   const binding = native();
   const source = chooseSource(); // before sampling: the probe runs JavaScript
-  binding.start(labelSlotBuffer, resolved.intervalMicros, resolved.maxSamples, source === 'context-frame');
+  binding.start(
+    labelSlotBuffer,
+    resolved.intervalMicros,
+    resolved.maxSamples,
+    source === 'context-frame',
+    resolved.nativeFrames,
+  );
   running = new Profiler(resolved);
   return running;
 }
