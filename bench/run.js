@@ -8,17 +8,18 @@
 //   node bench/run.js [--quick] [--runs N] [--node <path|major>] [--binding <file.node>]
 //                     [--long-runs N] [--long-seconds S] [--micro-runs N]
 //                     [--workloads cpu,http,async,native] [--variants id,id] [--no-long] [--no-micro]
-//                     [--max-retries N] [--foreign-limit CORES] [--out file.json]
+//                     [--max-retries N] [--foreign-limit CORES] [--no-snapshot] [--out file.json]
 //
 // See bench/README.md for what is measured and how to read it.
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawn, execFileSync } = require('node:child_process');
+const crypto = require('node:crypto');
 
 const { VARIANTS, LONG_VARIANTS, variantById } = require('./lib/variants');
 const { driveHttp } = require('./lib/http-driver');
-const { machine, gitCommit, cpuTimes, busyFraction, foreignCores } = require('./lib/system');
+const { machine, gitCommit, cpuTimes, cpuTimesDelta, busyFraction, foreignCores } = require('./lib/system');
 const { aggregate } = require('./lib/aggregate');
 const { renderMarkdown } = require('./lib/report');
 
@@ -33,7 +34,7 @@ function usage(message) {
     'usage: node bench/run.js [--quick] [--runs N] [--node <path|major>] [--binding <file.node>]\n' +
       '                         [--long-runs N] [--long-seconds S] [--micro-runs N] [--no-long] [--no-micro]\n' +
       '                         [--workloads cpu,http,async,native] [--variants id,id,...] [--out <file.json>]\n' +
-      '                         [--max-retries N] [--foreign-limit CORES]\n',
+      '                         [--max-retries N] [--foreign-limit CORES] [--no-snapshot]\n',
   );
   process.exit(message ? 2 : 0);
 }
@@ -54,6 +55,7 @@ function parseArgs(argv) {
     out: undefined,
     foreignLimit: 0.15,
     maxRetries: undefined,
+    snapshot: true,
   };
   const positiveInt = (name, s) => {
     const n = Number(s);
@@ -75,6 +77,7 @@ function parseArgs(argv) {
     else if (a === '--micro-runs') o.microRuns = positiveInt(a, value());
     else if (a === '--no-long') o.long = false;
     else if (a === '--no-micro') o.micro = false;
+    else if (a === '--no-snapshot') o.snapshot = false;
     else if (a === '--out') o.out = value();
     else if (a === '--max-retries') o.maxRetries = positiveInt(a, value());
     else if (a === '--foreign-limit') {
@@ -123,19 +126,47 @@ function resolveNode(opts) {
   return { nodeBin, binding: opts.binding };
 }
 
-function childEnv(binding, job) {
+// Other people rebuild build/ and dist/ while a suite runs for 20 minutes on
+// a shared machine; a half-written addon or a newer dist would turn
+// measurements into errors or mix two versions. So the suite measures a copy
+// taken at start: dist/, package.json, the addon, and a link to node_modules.
+function sha256(file) {
+  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex').slice(0, 16);
+}
+
+function snapshotLabelprof(binding) {
+  const dir = path.join(BENCH_DIR, '.snapshot', String(process.pid));
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  fs.cpSync(path.join(REPO_ROOT, 'dist'), path.join(dir, 'dist'), { recursive: true });
+  fs.copyFileSync(path.join(REPO_ROOT, 'package.json'), path.join(dir, 'package.json'));
+  fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+  const addon = binding ? path.resolve(binding) : path.join(REPO_ROOT, 'build', 'Release', 'labelprof.node');
+  if (!fs.existsSync(addon)) throw new Error(`no labelprof addon at ${addon}: build it first (npm run build)`);
+  const copy = path.join(dir, 'labelprof.node');
+  fs.copyFileSync(addon, copy);
+  const distHash = crypto.createHash('sha256');
+  for (const f of fs.readdirSync(path.join(dir, 'dist')).sort()) {
+    if (f.endsWith('.js')) distHash.update(fs.readFileSync(path.join(dir, 'dist', f)));
+  }
+  return { root: dir, binding: copy, addonSource: addon, addonSha256: sha256(copy), distSha256: distHash.digest('hex').slice(0, 16) };
+}
+
+function childEnv(ctx, job) {
   const env = { ...process.env, BENCH_JOB: JSON.stringify(job) };
   delete env.NODE_OPTIONS; // nothing preloaded into the measured process
-  if (binding) env.LABELPROF_BINDING = path.resolve(binding);
+  if (ctx.binding) env.LABELPROF_BINDING = path.resolve(ctx.binding);
   else delete env.LABELPROF_BINDING;
+  if (ctx.labelprofRoot) env.BENCH_LABELPROF_ROOT = ctx.labelprofRoot;
+  else delete env.BENCH_LABELPROF_ROOT;
   return env;
 }
 
 // Spawns one child and collects its messages. `drive` (HTTP only) runs the load.
-function runChild({ nodeBin, binding, script, job, timeoutMillis, drive }) {
+function runChild({ ctx, script, job, timeoutMillis, drive }) {
   return new Promise((resolve) => {
-    const child = spawn(nodeBin, [script], {
-      env: childEnv(binding, job),
+    const child = spawn(ctx.nodeBin, [script], {
+      env: childEnv(ctx, job),
       stdio: ['ignore', 2, 2, 'ipc'],
     });
     const waiting = new Map();
@@ -189,9 +220,9 @@ function runChild({ nodeBin, binding, script, job, timeoutMillis, drive }) {
 }
 
 // Fresh process: what the suite runs under, and what this build supports.
-async function probe(nodeBin, binding) {
+async function probe(ctx) {
   const script = path.join(BENCH_DIR, 'lib', 'probe-child.js');
-  return runChild({ nodeBin, binding, script, job: {}, timeoutMillis: 60_000 });
+  return runChild({ ctx, script, job: {}, timeoutMillis: 60_000 });
 }
 
 function rotate(list, k) {
@@ -210,8 +241,7 @@ async function measureOnce(ctx, workloadName, variant, params) {
   const t0 = Date.now();
   const timeoutMillis = workload.kind === 'http' ? (params.warmupSeconds + params.seconds) * 1000 + 120_000 : 600_000;
   const res = await runChild({
-    nodeBin: ctx.nodeBin,
-    binding: ctx.binding,
+    ctx,
     script: path.join(BENCH_DIR, 'lib', 'child.js'),
     job,
     timeoutMillis,
@@ -226,6 +256,8 @@ async function measureOnce(ctx, workloadName, variant, params) {
   res.machineBusy = busyFraction(before, after);
   res.foreignCores = foreignCores(before, after, res.elapsedMillis, (r.user + r.system) / 1000 + (res.processCpuMillis ?? NaN));
   res.loadAvg1 = loadBefore;
+  res.procStatMillis = cpuTimesDelta(before, after);
+  res.runnerCpuMillis = (r.user + r.system) / 1000;
   return res;
 }
 
@@ -260,7 +292,23 @@ async function main() {
   const mode = opts.quick ? 'quick' : 'full';
   const started = new Date();
 
-  const probed = await probe(nodeBin, binding);
+  const commit = gitCommit(REPO_ROOT);
+  let snapshot;
+  let probed;
+  const ctx = { nodeBin, binding, foreignLimit: opts.foreignLimit, maxRetries: opts.maxRetries };
+  // A rebuild in progress can leave dist/ or the addon half-written: take the
+  // snapshot again until a fresh process loads it.
+  for (let attempt = 1; ; attempt++) {
+    if (opts.snapshot) {
+      snapshot = snapshotLabelprof(binding);
+      ctx.binding = snapshot.binding;
+      ctx.labelprofRoot = snapshot.root;
+    }
+    probed = await probe(ctx);
+    if (probed.type === 'result' || attempt >= 6) break;
+    log(`bench: labelprof does not load yet (${String(probed.message).split('\n')[0]}); trying again in 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+  }
   if (probed.type !== 'result') {
     log(`bench: the probe child failed under ${nodeBin}: ${probed.message}`);
     process.exit(1);
@@ -278,7 +326,6 @@ async function main() {
     if (v.profiler === 'datadog' && !probed.datadog.loaded) unsupported[id] = `@datadog/pprof does not load: ${probed.datadog.error}`;
   }
   const active = opts.variants.filter((id) => unsupported[id] === undefined).map(variantById);
-  const ctx = { nodeBin, binding, foreignLimit: opts.foreignLimit, maxRetries: opts.maxRetries };
   const paramsOf = (w) => require(`./workloads/${w}`).params[mode]; // eslint-disable-line global-require
 
   const measurements = [];
@@ -318,8 +365,7 @@ async function main() {
       log(`bench: micro, round ${round + 1}/${opts.microRuns}`);
       for (const m of rotate(MICRO_MODES, round)) {
         const res = await runChild({
-          nodeBin,
-          binding,
+          ctx,
           script: path.join(BENCH_DIR, 'micro', 'micro.js'),
           job: { mode: m, params },
           timeoutMillis: 300_000,
@@ -339,7 +385,13 @@ async function main() {
     machine: machine(),
     node: { version: probed.node, v8: probed.v8, execPath: nodeBin, asyncContextFrame: probed.asyncContextFrame },
     runnerNode: process.version,
-    labelprof: { commit: gitCommit(REPO_ROOT), binding: binding ? path.resolve(binding) : 'default (build/Release)' },
+    labelprof: {
+      commit,
+      addon: snapshot ? snapshot.addonSource : binding ? path.resolve(binding) : 'default (build/Release)',
+      addonSha256: snapshot?.addonSha256,
+      distSha256: snapshot?.distSha256,
+      snapshot: Boolean(snapshot),
+    },
     datadog: probed.datadog,
     nativeFrames: probed.nativeFrames,
     runs: opts.runs,
@@ -368,6 +420,7 @@ async function main() {
       : path.join(resultsDir, `${stamp}-node${probed.node.replace(/^v/, '').split('.')[0]}${opts.quick ? '-quick' : ''}.json`);
   fs.writeFileSync(file, `${JSON.stringify({ meta, summary: summary.tables, measurements, long, micro }, null, 1)}\n`);
   log(`bench: wrote ${path.relative(process.cwd(), file)} (${meta.durationSeconds} s)`);
+  if (snapshot) fs.rmSync(snapshot.root, { recursive: true, force: true });
   const failures = [...measurements, ...long, ...micro].filter((m) => m.type === 'error');
   if (failures.length > 0) {
     log(`bench: ${failures.length} measurement(s) failed; see "error" entries in the JSON`);

@@ -3,7 +3,6 @@
 // version, whether AsyncLocalStorage is backed by AsyncContextFrame, whether
 // this labelprof build accepts nativeFrames, and whether @datadog/pprof loads.
 const os = require('node:os');
-const path = require('node:path');
 const { AsyncLocalStorage, AsyncResource } = require('node:async_hooks');
 
 function asyncContextFrame() {
@@ -14,7 +13,7 @@ function asyncContextFrame() {
 
 function nativeFrames() {
   // eslint-disable-next-line global-require
-  const lp = require(path.join(__dirname, '..', '..'));
+  const lp = require(require('./labelprof-root'));
   try {
     const p = lp.start({ nativeFrames: true });
     p.stopSync();

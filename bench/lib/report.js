@@ -203,7 +203,8 @@ function renderMarkdown(summary) {
   const busy = tables.machineBusy;
   let s = '';
   s += `## labelprof benchmark — Node ${meta.node.version}${meta.mode === 'quick' ? ' (--quick smoke run: figures are not meaningful)' : ''}\n\n`;
-  s += `- Date: ${meta.date} (${meta.durationSeconds} s); labelprof ${meta.labelprof.commit}; addon ${meta.labelprof.binding}\n`;
+  s += `- Date: ${meta.date} (${meta.durationSeconds} s); labelprof ${meta.labelprof.commit}`;
+  s += meta.labelprof.snapshot ? ` (measured a copy taken at start: dist ${meta.labelprof.distSha256}, addon ${meta.labelprof.addonSha256})\n` : `; addon ${meta.labelprof.addon}\n`;
   s += `- Machine: ${meta.machine.cpuModel}, ${meta.machine.cores} cores, ${meta.machine.os}\n`;
   s += `- Node ${meta.node.version} (V8 ${meta.node.v8}), AsyncContextFrame ${meta.node.asyncContextFrame ? 'on' : 'off'}; runner on ${meta.runnerNode}; `;
   s += `@datadog/pprof ${meta.datadog.loaded ? meta.datadog.version : 'not loadable'}; nativeFrames ${meta.nativeFrames.supported ? 'supported' : 'not supported by this build'}\n`;

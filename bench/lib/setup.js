@@ -1,7 +1,6 @@
 'use strict';
 // Child side of a variant: start the profiler (if any), hand the workload its
 // wrap(labels, fn), and at the end stop + encode the profile and measure that.
-const path = require('node:path');
 const { AsyncLocalStorage } = require('node:async_hooks');
 const { performance } = require('node:perf_hooks');
 const zlib = require('node:zlib');
@@ -10,12 +9,12 @@ const { promisify } = require('node:util');
 const { withBlockProbe } = require('./probe');
 
 const gzip = promisify(zlib.gzip);
-const REPO_ROOT = path.join(__dirname, '..', '..');
+const LABELPROF_ROOT = require('./labelprof-root');
 const plain = (labels, fn) => fn();
 
 function labelprof() {
   // eslint-disable-next-line global-require
-  return require(REPO_ROOT);
+  return require(LABELPROF_ROOT);
 }
 
 // Returns { unsupported: reason } when this build cannot run the variant.

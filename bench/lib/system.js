@@ -27,17 +27,29 @@ function gitCommit(dir) {
   }
 }
 
-// Jiffies: busy and total, summed over all CPUs.
+// /proc/stat's first line, in USER_HZ ticks (10 ms), summed over all CPUs.
+// `guest` time is already inside `user`, so it is not added again.
 function cpuTimes() {
   try {
     const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0];
-    const f = line.trim().split(/\s+/).slice(1).map(Number);
-    const idle = f[3] + (f[4] || 0);
-    const total = f.reduce((a, b) => a + b, 0);
-    return { busy: total - idle, total };
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = line
+      .trim()
+      .split(/\s+/)
+      .slice(1, 9)
+      .map((x) => Number(x) || 0);
+    const busy = user + nice + system + irq + softirq;
+    return { busy, total: busy + idle + iowait + steal, steal, softirq, irq, system, user: user + nice };
   } catch {
     return null;
   }
+}
+
+// Per-field differences between two readings, in milliseconds of CPU.
+function cpuTimesDelta(a, b) {
+  if (!a || !b) return null;
+  const out = {};
+  for (const k of Object.keys(a)) out[k] = (b[k] - a[k]) * 10;
+  return out;
 }
 
 // Fraction of all CPUs busy between two cpuTimes() readings (0..1).
@@ -47,8 +59,11 @@ function busyFraction(a, b) {
 }
 
 // CPU (in cores) that something other than the measured processes used
-// between two readings: all busy time on the machine, minus what the runner
-// and the measured child used. /proc/stat counts in USER_HZ (100 on Linux).
+// between two readings: all busy time on the machine (user, system, irq,
+// softirq; not steal, which the hypervisor took and is reported apart),
+// minus what the runner and the measured child used. /proc/stat counts in
+// USER_HZ (100 on Linux). Kernel work done for the measured processes but
+// charged to nobody (softirq: loopback networking) counts as "other" here.
 function foreignCores(a, b, elapsedMillis, ownCpuMillis) {
   if (!a || !b || !(elapsedMillis > 0) || !Number.isFinite(ownCpuMillis)) return null;
   const busyMillis = (b.busy - a.busy) * 10;
@@ -65,4 +80,4 @@ function machine() {
   };
 }
 
-module.exports = { machine, gitCommit, cpuTimes, busyFraction, foreignCores };
+module.exports = { machine, gitCommit, cpuTimes, cpuTimesDelta, busyFraction, foreignCores };

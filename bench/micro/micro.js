@@ -6,7 +6,6 @@
 //            machinery: promise hooks on Node 20, context frames on Node 24,
 //            plus labelprof's hook keeping its native slot current)
 // Reports the median over batches of nanoseconds per operation.
-const path = require('node:path');
 const { AsyncLocalStorage } = require('node:async_hooks');
 
 const job = JSON.parse(process.env.BENCH_JOB);
@@ -19,7 +18,7 @@ else if (how === 'als') {
   run = (labels, fn) => als.run(labels, fn);
 } else if (how === 'labelprof') {
   // eslint-disable-next-line global-require
-  run = require(path.join(__dirname, '..', '..')).withLabels;
+  run = require(require('../lib/labelprof-root')).withLabels;
 } else throw new RangeError(`unknown micro mode ${job.mode}`);
 
 const LABELS = [];
