@@ -82,6 +82,7 @@ function summarizeRows(list, variants, unsupported, kindOf) {
       failed: mine.length - good.length,
       errors: mine.filter((m) => !ok(m)).map((m) => String(m.message || m.reason).split('\n')[0]),
       useCPED: good.find((m) => m.useCPED !== undefined)?.useCPED,
+      nativeFramesActive: good.some((m) => m.handler) ? good.every((m) => m.handler?.nativeFrames) : undefined,
       metrics,
     });
   }

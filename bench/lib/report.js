@@ -43,6 +43,15 @@ function table(header, rows) {
   return `${lines.join('\n')}\n`;
 }
 
+// The variant's name, flagged when its native-frames setting did not take.
+function nameOf(r, variants) {
+  const v = variants.find((x) => x.id === r.variant);
+  if (v && v.profiler === 'labelprof' && r.nativeFramesActive !== undefined && Boolean(v.nativeFrames) !== r.nativeFramesActive) {
+    return `${r.name} (⚠ native walk ${r.nativeFramesActive ? 'on' : 'off'})`;
+  }
+  return r.name;
+}
+
 function unsupportedRow(row, width) {
   return [row.name, `n/a (${row.unsupported})`, ...new Array(width - 2).fill('')];
 }
@@ -53,7 +62,7 @@ function failedNote(rows) {
   return `\nFailed measurements: ${bad.map((r) => `${r.variant} ×${r.failed} (${[...new Set(r.errors)].join('; ')})`).join(', ')}\n`;
 }
 
-function fixedTable(rows) {
+function fixedTable(rows, variants) {
   const header = ['variant', 'wall ms', 'Δ wall', 'CPU ms', 'Δ CPU', 'peak RSS MB', 'stop+encode ms', 'longest block ms', 'profile KB', 'samples', 'labelled', 'handler med / max ns', 'handler % CPU'];
   return table(
     header,
@@ -61,7 +70,7 @@ function fixedTable(rows) {
       if (r.unsupported) return unsupportedRow(r, header.length);
       const m = r.metrics;
       return [
-        r.name,
+        nameOf(r, variants),
         cell(m.wallMillis),
         r.variant === 'baseline' ? '' : delta(m.wallRatio),
         cell(m.cpuMillis),
@@ -79,7 +88,7 @@ function fixedTable(rows) {
   );
 }
 
-function httpTable(rows) {
+function httpTable(rows, variants) {
   const header = ['variant', 'req/s', 'Δ throughput', 'p99 ms', 'Δ p99', 'CPU µs/req', 'Δ CPU/req', 'peak RSS MB', 'stop+encode ms', 'longest block ms', 'profile KB', 'samples', 'labelled', 'handler med / max ns', 'handler % CPU'];
   return table(
     header,
@@ -88,7 +97,7 @@ function httpTable(rows) {
       const m = r.metrics;
       const base = r.variant === 'baseline';
       return [
-        r.name,
+        nameOf(r, variants),
         cell(m.throughput),
         base ? '' : delta(m.throughputRatio),
         cell(m.latencyP99Millis),
@@ -108,14 +117,14 @@ function httpTable(rows) {
   );
 }
 
-function longTable(long) {
+function longTable(long, variants) {
   const header = ['variant', 'samples', 'labelled', 'stop+encode ms', 'longest block ms', 'profile KB', 'RSS growth under load MB', 'peak RSS MB', 'req/s', 'Δ throughput', 'p99 ms'];
   return table(
     header,
     long.rows.map((r) => {
       const m = r.metrics;
       return [
-        r.name,
+        nameOf(r, variants),
         cell(m.samples),
         shareCell(m.labelledShare, 0),
         cell(m.stopEncodeMillis, 1),
@@ -219,13 +228,13 @@ function renderMarkdown(summary) {
   s += '\n';
   for (const [w, t] of Object.entries(tables.workloads)) {
     s += `### ${w}: ${t.description}\n\n`;
-    s += t.kind === 'http' ? httpTable(t.rows) : fixedTable(t.rows);
+    s += t.kind === 'http' ? httpTable(t.rows, meta.variants) : fixedTable(t.rows, meta.variants);
     s += failedNote(t.rows);
     s += '\n';
   }
   if (tables.long) {
     s += `### ${tables.long.seconds}-second profile on the HTTP workload (${meta.longRuns} run(s))\n\n`;
-    s += longTable(tables.long);
+    s += longTable(tables.long, meta.variants);
     s += failedNote(tables.long.rows);
     s += '\n';
   }

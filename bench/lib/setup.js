@@ -31,16 +31,16 @@ function setupVariant(variant) {
   let finish = async () => ({});
   if (variant.profiler === 'labelprof') {
     const lp = labelprof();
-    const options = { intervalMicros: variant.intervalMicros };
-    if (variant.nativeFrames) options.nativeFrames = true;
+    // nativeFrames is passed explicitly both ways: builds that have it turn
+    // it on by default. Builds without it reject the option: then the
+    // "without native frames" variants run without it, the others are n/a.
     let profiler;
     try {
-      profiler = lp.start(options);
+      profiler = lp.start({ intervalMicros: variant.intervalMicros, nativeFrames: Boolean(variant.nativeFrames) });
     } catch (err) {
-      if (variant.nativeFrames && err instanceof TypeError && /Unknown option/.test(err.message)) {
-        return { unsupported: 'not supported by this build' };
-      }
-      throw err;
+      if (!(err instanceof TypeError && /Unknown option/.test(err.message))) throw err;
+      if (variant.nativeFrames) return { unsupported: 'not supported by this build' };
+      profiler = lp.start({ intervalMicros: variant.intervalMicros });
     }
     finish = async () => {
       const live = profiler.stats();
@@ -71,6 +71,7 @@ function setupVariant(variant) {
           totalNanos: st.handlerTotalNanos,
           displaced: st.displaced,
           labelSets: live.labelSets,
+          nativeFrames: st.nativeFrames === true,
         },
       };
     };
