@@ -25,6 +25,7 @@ LABELPROF_METHOD(JS_stats)
 LABELPROF_METHOD(JS_isProfiling)
 LABELPROF_METHOD(JS_probeContextFrame)
 LABELPROF_METHOD(JS__readLabelSetId)
+LABELPROF_METHOD(JS_refreshUnwindTables)
 #undef LABELPROF_METHOD
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -37,6 +38,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probeContextFrame",
               Napi::Function::New(env, JS_probeContextFrame, "probeContextFrame"));
   exports.Set("demangle", Napi::Function::New(env, JS_demangle, "demangle"));
+  exports.Set("refreshUnwindTables",
+              Napi::Function::New(env, JS_refreshUnwindTables, "refreshUnwindTables"));
   // Test-only natives start with "_".
   exports.Set("_readLabelSetId", Napi::Function::New(env, JS__readLabelSetId, "_readLabelSetId"));
   return exports;

@@ -284,6 +284,12 @@ Napi::Value ProfilerInstance::JS__readLabelSetId(const Napi::CallbackInfo& info)
   return Napi::Number::New(info.Env(), frames_.probed() ? frames_.ReadLabelSetIdSignalSafe() : -1);
 }
 
+Napi::Value ProfilerInstance::JS_refreshUnwindTables(const Napi::CallbackInfo& info) {
+  std::string error;
+  if (PrepareUnwindTables(&error)) return info.Env().Null();
+  return Napi::String::New(info.Env(), error);
+}
+
 Napi::Value ProfilerInstance::JS_stats(const Napi::CallbackInfo& info) {
   return StatsToObject(info.Env(), profiling_ ? LiveStats() : last_stats_);
 }

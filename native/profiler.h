@@ -57,6 +57,9 @@ class ProfilerInstance {
   Napi::Value JS_stop(const Napi::CallbackInfo& info);
   // JS_stats() -> counters of the running profile, else of the last one
   Napi::Value JS_stats(const Napi::CallbackInfo& info);
+  // JS_refreshUnwindTables() -> null, or why the CFI table could not be built.
+  // After a native module loads: compiles its CFI (others are cached).
+  Napi::Value JS_refreshUnwindTables(const Napi::CallbackInfo& info);
   // JS_isProfiling() -> boolean
   Napi::Value JS_isProfiling(const Napi::CallbackInfo& info);
 

@@ -72,6 +72,8 @@ export interface NativeBinding {
     useContextFrame: boolean,
     nativeFrames: boolean,
   ): void;
+  /** After a native module loaded: compile its CFI for the walk. Null, or why not. */
+  refreshUnwindTables(): string | null;
   /** C++ names demangled, one per input. */
   demangle(names: string[]): string[];
   /** Inside storage.run(TAG_BASE + expectedId): null if the handler can read labels from the AsyncContextFrame, else why not. */

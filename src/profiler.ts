@@ -133,6 +133,11 @@ export class Profiler {
     return this.#options.intervalMicros;
   }
 
+  /** Whether samples get native frames. */
+  get nativeFrames(): boolean {
+    return this.#options.nativeFrames;
+  }
+
   /** Whether this profiler is still sampling. */
   get running(): boolean {
     return !this.#stopped;
@@ -165,6 +170,21 @@ export class Profiler {
   }
 }
 
+// A native module loaded while profiling (process.dlopen is how require
+// loads .node files) gets its CFI compiled for the walk; without it the walk
+// would stop at the module's frames. Installed once, on first use.
+let dlopenWrapped = false;
+function refreshUnwindTablesOnDlopen(): void {
+  if (dlopenWrapped) return;
+  dlopenWrapped = true;
+  const original = process.dlopen;
+  process.dlopen = function dlopen(this: unknown, ...args: Parameters<typeof process.dlopen>) {
+    const result = original.apply(this, args);
+    if (running !== undefined && running.nativeFrames) native().refreshUnwindTables();
+    return result;
+  } as typeof process.dlopen;
+}
+
 /** Starts profiling this thread. One profiler at a time per thread. */
 export function start(options?: StartOptions): Profiler {
   const resolved = resolveOptions(options);
@@ -173,6 +193,7 @@ export function start(options?: StartOptions): Profiler {
   }
   const binding = native();
   const source = chooseSource(); // before sampling: the probe runs JavaScript
+  if (resolved.nativeFrames) refreshUnwindTablesOnDlopen();
   binding.start(
     labelSlotBuffer,
     resolved.intervalMicros,
