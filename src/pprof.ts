@@ -94,10 +94,27 @@ export function toPprof({ raw, intervalMicros, labelsOf, native }: PprofInput): 
   const nativeLocations = new NativeLocations(strings, locations, functions);
   const mergedStack = (leaf: number, part: NativeStackPart): number[] => {
     const nativeIds = part.frames.map((f) => nativeLocations.locationId(f));
-    const js = stackOf(leaf);
+    let js = stackOf(leaf);
     const isRootPseudo = raw.nodeParent[leaf] === 0 && REPLACEABLE_PSEUDO.has(raw.nodeName[leaf] ?? '');
     if (isRootPseudo && !part.enteredFromJs) return nativeIds;
+    // Every Node-API function enters C++ through one shared trampoline, and
+    // V8's profiler names that address after whichever Node-API function it
+    // saw first: the JavaScript leaf of such a call is a wrong name. The
+    // native frames above it name the real callee.
+    if (raw.nodeUrl[leaf] === '' && part.frames.some((f) => f.functionName.startsWith('v8impl::'))) {
+      js = [napiCallLocation(), ...js.slice(1)];
+    }
     return nativeIds.concat(js);
+  };
+  let napiLocation: number | undefined;
+  const napiCallLocation = (): number => {
+    if (napiLocation === undefined) {
+      const fn = functions.length + 1;
+      functions.push(new PprofFunction({ id: fn, name: strings.dedup('(Node-API call)'), systemName: strings.dedup('(Node-API call)'), filename: strings.dedup('') }));
+      napiLocation = locations.length + 1;
+      locations.push(new Location({ id: napiLocation, line: [new Line({ functionId: fn })] }));
+    }
+    return napiLocation;
   };
 
   const labelCache = new Map<number, Label[]>();
