@@ -31,11 +31,14 @@ function readProfile(file) {
   const p = Profile.decode(zlib.gunzipSync(fs.readFileSync(file)));
   const str = (i) => p.stringTable.strings[Number(i)];
   const fnName = new Map(p.function.map((f) => [Number(f.id), str(f.name)]));
-  const leafName = new Map(p.location.map((l) => [Number(l.id), fnName.get(Number(l.line[0].functionId))]));
+  const locName = new Map(p.location.map((l) => [Number(l.id), fnName.get(Number(l.line[0].functionId))]));
+  // Native frames have an address in a mapped module; JavaScript frames none.
+  const isNative = new Map(p.location.map((l) => [Number(l.id), Number(l.mappingId) !== 0]));
   const cpuIndex = p.sampleType.findIndex((t) => str(t.type) === 'cpu');
   return p.sample.map((s) => ({
     cpu: Number(s.value[cpuIndex]),
-    leaf: leafName.get(Number(s.locationId[0])),
+    leaf: locName.get(Number(s.locationId[0])),
+    stack: s.locationId.map((id) => ({ name: locName.get(Number(id)), native: isNative.get(Number(id)) })),
     labels: Object.fromEntries(s.label.map((l) => [str(l.key), str(l.str)])),
   }));
 }
@@ -92,9 +95,23 @@ async function main() {
   for (const [fn, cpu] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
     console.log(`  ${padl(pct(cpu, total), 7)}  ${padl(ms(cpu), 8)}  ${fn}`);
   }
+  // The heaviest stack that runs from JavaScript into native code.
+  const mixed = samples
+    .filter((s) => s.labels.endpoint === '/checkout' && s.stack[0]?.native && s.stack.some((f) => !f.native))
+    .sort((a, b) => b.cpu - a.cpu)[0];
+  if (mixed !== undefined) {
+    console.log(`\nThe heaviest mixed stack (${ms(mixed.cpu)}, endpoint=${mixed.labels.endpoint}), leaf first; [native] frames come from labelprof's walk:`);
+    for (const f of mixed.stack.slice(0, 14)) {
+      const name = f.name.length > 90 ? `${f.name.slice(0, 87)}...` : f.name;
+      console.log(`  ${f.native ? '[native]' : '[js]    '} ${name}`);
+    }
+    if (mixed.stack.length > 14) console.log(`  ... ${mixed.stack.length - 14} more`);
+  }
+
   const rel = path.relative(process.cwd(), OUT);
   console.log(`\nProfile written to ${rel}. Read it with go tool pprof, e.g.:`);
   console.log(`  go tool pprof -tags ${rel}`);
+  console.log(`  go tool pprof -top ${rel}`);
   console.log(`  go tool pprof -top -tagfocus=endpoint=/checkout ${rel}`);
   console.log(`  go tool pprof -http=127.0.0.1:8080 ${rel}`);
 }

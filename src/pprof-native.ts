@@ -71,6 +71,16 @@ export class NativeLocations {
     return id;
   }
 
+  /**
+   * The mappings, the main binary's first: pprof readers take the first
+   * mapping for the program itself (`File:` in go tool pprof).
+   */
+  orderedMappings(mainBinary: string | undefined): Mapping[] {
+    const main = this.mappings.findIndex((m) => this.strings.strings[Number(m.filename)] === mainBinary);
+    if (main <= 0) return this.mappings;
+    return [this.mappings[main]!, ...this.mappings.filter((_, i) => i !== main)];
+  }
+
   /** The Location id of a native frame (one per address). */
   locationId(frame: NativeFrame): number {
     let id = this.locationIds.get(frame.address);

@@ -27,13 +27,15 @@ export interface PprofInput {
   labelsOf: (labelSetId: number) => Labels;
   /** Per sample, the native frames to merge under its JavaScript stack. */
   native?: readonly NativeStackPart[];
+  /** Path of the program's own executable (listed first among the mappings). */
+  mainBinary?: string;
 }
 
 // V8's pseudo-frames: a sample with one of these as its only frame has no
 // JavaScript stack for native frames to go under.
 const REPLACEABLE_PSEUDO = new Set(['(program)', '(idle)']);
 
-export function toPprof({ raw, intervalMicros, labelsOf, native }: PprofInput): Profile {
+export function toPprof({ raw, intervalMicros, labelsOf, native, mainBinary }: PprofInput): Profile {
   const strings = new StringTable();
   const functions: PprofFunction[] = [];
   const locations: Location[] = [];
@@ -170,7 +172,7 @@ export function toPprof({ raw, intervalMicros, labelsOf, native }: PprofInput): 
   ];
   return new Profile({
     sampleType,
-    mapping: nativeLocations.mappings,
+    mapping: nativeLocations.orderedMappings(mainBinary),
     sample: samples,
     location: locations,
     function: functions,

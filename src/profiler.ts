@@ -1,5 +1,5 @@
 // start() / stop() / stats(): the profiling lifecycle and its errors.
-import { promises as fsp, writeFileSync } from 'node:fs';
+import { promises as fsp, realpathSync, writeFileSync } from 'node:fs';
 import { gzip, gzipSync } from 'node:zlib';
 import { promisify } from 'node:util';
 import type { Profile as PprofProfile } from 'pprof-format';
@@ -24,6 +24,18 @@ export interface ProfilerStats extends NativeStats {
   labelSource: 'context-frame' | 'slot' | 'undecided';
   /** Why the AsyncContextFrame could not be used, when it could not. */
   contextFrameUnavailable?: string;
+}
+
+let mainBinary: string | undefined;
+function mainBinaryPath(): string {
+  if (mainBinary === undefined) {
+    try {
+      mainBinary = realpathSync(process.execPath);
+    } catch {
+      mainBinary = process.execPath;
+    }
+  }
+  return mainBinary;
 }
 
 // One per thread, kept across profiles: it caches each module's symbol table.
@@ -88,6 +100,7 @@ export class Profile {
         intervalMicros: this.#options.intervalMicros,
         labelsOf: (id) => setOfId(id).labels,
         native: this.#native,
+        mainBinary: mainBinaryPath(),
       });
     }
     return this.#pprof;
