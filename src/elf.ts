@@ -22,6 +22,54 @@ const STT_NOTYPE = 0;
 const STT_FUNC = 2;
 const NT_GNU_BUILD_ID = 3;
 
+/**
+ * Symbols as columns of numbers while a file is read: node has ~80k function
+ * symbols, and an object each (plus a comparator sort) cost ~400 ms of the
+ * first stop() that symbolized it.
+ */
+export class SymbolColumns {
+  readonly start: number[] = [];
+  readonly size: number[] = [];
+  readonly rank: number[] = [];
+  readonly sectionEnd: number[] = [];
+  readonly nameOffset: number[] = [];
+  readonly table: number[] = [];
+
+  push(e: RawSymbol): void {
+    this.start.push(e.start);
+    this.size.push(e.size);
+    this.rank.push(e.rank);
+    this.sectionEnd.push(e.sectionEnd);
+    this.nameOffset.push(e.nameOffset);
+    this.table.push(e.table);
+  }
+
+  get length(): number {
+    return this.start.length;
+  }
+
+  // Indices in (start, rank) order. Packing (start, rank, index) into one
+  // double lets the typed array sort natively: start < 2^32 (ELF vaddrs of
+  // executables and libraries), rank < 8, index < 2^18; anything larger
+  // takes a comparator.
+  sortedIndices(): Uint32Array {
+    const n = this.length;
+    const order = new Uint32Array(n);
+    const INDEX = 2 ** 18;
+    if (n >= INDEX || this.start.some((v) => v >= 2 ** 32) || this.rank.some((r) => r >= 8)) {
+      const idx = Array.from({ length: n }, (_, i) => i);
+      idx.sort((a, b) => this.start[a]! - this.start[b]! || this.rank[a]! - this.rank[b]!);
+      order.set(idx);
+      return order;
+    }
+    const keys = new Float64Array(n);
+    for (let i = 0; i < n; i++) keys[i] = (this.start[i]! * 8 + this.rank[i]!) * INDEX + i;
+    keys.sort();
+    for (let i = 0; i < n; i++) order[i] = keys[i]! % INDEX;
+    return order;
+  }
+}
+
 /** Function symbols, sorted by address, names decoded on demand. */
 export class SymbolTable {
   private readonly starts: Float64Array;
@@ -31,29 +79,43 @@ export class SymbolTable {
   private readonly tableOf: Uint8Array;
   private readonly names = new Map<number, string>();
 
-  constructor(private readonly strtabs: Buffer[], all: RawSymbol[]) {
+  constructor(private readonly strtabs: Buffer[], symbols: SymbolColumns | RawSymbol[]) {
+    let cols: SymbolColumns;
+    if (symbols instanceof SymbolColumns) {
+      cols = symbols;
+    } else {
+      cols = new SymbolColumns();
+      for (const e of symbols) cols.push(e);
+    }
     // One symbol per address: the best-ranked of its aliases (a sized
     // global function over a local one over an assembly label), so a label
     // like OpenSSL's `_shaext_shortcut` does not hide the function it opens.
-    all.sort((a, b) => a.start - b.start || a.rank - b.rank);
-    const entries = all.filter((e, i) => i === 0 || all[i - 1].start !== e.start);
-    const n = entries.length;
+    const order = cols.sortedIndices();
+    const kept: number[] = [];
+    for (let k = 0; k < order.length; k++) {
+      const i = order[k]!;
+      if (kept.length === 0 || cols.start[kept[kept.length - 1]!] !== cols.start[i]) kept.push(i);
+    }
+    const n = kept.length;
     this.starts = new Float64Array(n);
     this.ends = new Float64Array(n);
     this.sized = new Uint8Array(n);
     this.nameOffsets = new Uint32Array(n);
     this.tableOf = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      const e = entries[i];
-      this.starts[i] = e.start;
+    for (let k = 0; k < n; k++) {
+      const i = kept[k]!;
+      const start = cols.start[i]!;
+      const size = cols.size[i]!;
+      const sectionEnd = cols.sectionEnd[i]!;
+      this.starts[k] = start;
       // A symbol without a size (assembly labels) is taken to run until the
       // next symbol, and never past the end of its section (a label before
       // .plt must not name the PLT stubs).
-      const next = i + 1 < n ? Math.min(entries[i + 1].start, e.sectionEnd) : e.sectionEnd;
-      this.ends[i] = e.size > 0 ? e.start + e.size : Math.max(next, e.start + 1);
-      this.sized[i] = e.size > 0 ? 1 : 0;
-      this.nameOffsets[i] = e.nameOffset;
-      this.tableOf[i] = e.table;
+      const next = k + 1 < n ? Math.min(cols.start[kept[k + 1]!]!, sectionEnd) : sectionEnd;
+      this.ends[k] = size > 0 ? start + size : Math.max(next, start + 1);
+      this.sized[k] = size > 0 ? 1 : 0;
+      this.nameOffsets[k] = cols.nameOffset[i]!;
+      this.tableOf[k] = cols.table[i]!;
     }
   }
 
@@ -237,7 +299,7 @@ function readBuildId(src: ByteSource, notes: Array<{ offset: number; size: numbe
  * STT_FUNC, and STT_NOTYPE labels inside executable sections (hand-written
  * assembly), with a defined section.
  */
-function readSymbols(src: ByteSource, headers: Headers, wanted: number, strtabs: Buffer[], out: RawSymbol[]): number {
+function readSymbols(src: ByteSource, headers: Headers, wanted: number, strtabs: Buffer[], out: SymbolColumns): number {
   let found = 0;
   for (const s of headers.sections) {
     if (s.type !== wanted || s.entsize !== 24) continue;
@@ -264,7 +326,12 @@ function readSymbols(src: ByteSource, headers: Headers, wanted: number, strtabs:
       const size = u64(syms, i + 16);
       const bind = info >> 4;  // 0 local, 1 global, 2 weak
       const rank = (size > 0 ? 0 : 4) + (type === STT_FUNC ? 0 : 2) + (bind === 1 ? 0 : 1);
-      out.push({ start, size, rank, sectionEnd: Math.max(sectionEnd, start + 1), nameOffset, table });
+      out.start.push(start);
+      out.size.push(size);
+      out.rank.push(rank);
+      out.sectionEnd.push(Math.max(sectionEnd, start + 1));
+      out.nameOffset.push(nameOffset);
+      out.table.push(table);
       found++;
     }
   }
@@ -282,7 +349,7 @@ export function readElf(src: ByteSource, what: string): ElfInfo {
   const headers = readHeaders(src, what);
   const buildId = readBuildId(src, headers.notes);
   const strtabs: Buffer[] = [];
-  const raw: RawSymbol[] = [];
+  const raw = new SymbolColumns();
   let symbolSource = what;
   let symtabCount = 0;
   if (buildId.length > 2) {
