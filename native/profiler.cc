@@ -1,5 +1,6 @@
 #include "profiler.h"
 
+#include <signal.h>
 #include <time.h>
 
 #include <algorithm>
@@ -44,6 +45,8 @@ Napi::Object StatsToObject(Napi::Env env, const ProfilerStats& s) {
   o.Set("v8Samples", s.v8_samples);
   o.Set("matched", s.matched);
   o.Set("beforeInstall", s.before_install);
+  o.Set("afterStop", s.after_stop);
+  o.Set("unmatched", s.unmatched);
   o.Set("handlerMedianNanos", s.handler_median_nanos);
   o.Set("handlerMaxNanos", s.handler_max_nanos);
   o.Set("handlerTotalNanos", s.handler_total_nanos);
@@ -55,6 +58,8 @@ Napi::Object StatsToObject(Napi::Env env, const ProfilerStats& s) {
     o.Set("walksTruncated", s.walks_truncated);
     o.Set("walksBadFrame", s.walks_bad_frame);
     o.Set("walksNoRoom", s.walks_no_room);
+    o.Set("gcs", s.gcs);
+    o.Set("gcSamplesAttributed", s.gc_samples_attributed);
     if (!s.unwind_error.empty()) o.Set("unwindTableError", s.unwind_error);
   }
   return o;
@@ -75,6 +80,12 @@ ProfilerInstance::~ProfilerInstance() {
 void ProfilerInstance::StopSampling() {
   sampler_.accepting.store(false, std::memory_order_release);
   frames_.Detach();
+  if (gc_callbacks_) {
+    v8::Isolate* isolate = v8::Isolate::GetCurrent();
+    isolate->RemoveGCPrologueCallback(OnGcPrologue, this);
+    isolate->RemoveGCEpilogueCallback(OnGcEpilogue, this);
+    gc_callbacks_ = false;
+  }
   // Must precede V8's StopProfiling, which restores SIG_DFL over whatever
   // handler it finds if it is the last sampler.
   if (!signal_handler::Unregister(&sampler_)) last_stats_.displaced = true;
@@ -83,17 +94,22 @@ void ProfilerInstance::StopSampling() {
 
 ProfilerStats ProfilerInstance::LiveStats() const {
   ProfilerStats s;
-  s.recorded = sampler_.ring.count();
+  const uint32_t records = sampler_.ring.count();
   s.dropped = sampler_.ring.dropped();
-  s.signals = s.recorded + s.dropped;
   std::vector<uint32_t> costs;
-  costs.reserve(s.recorded);
-  for (uint32_t i = 0; i < s.recorded; i++) {
+  costs.reserve(records);
+  for (uint32_t i = 0; i < records; i++) {
+    if (sampler_.ring.at(i).flags & kRecordMarkers) {
+      if (sampler_.ring.at(i).flags & kRecordGcStart) s.gcs++;
+      continue;
+    }
+    s.recorded++;
     uint32_t c = sampler_.ring.at(i).handler_nanos;
     costs.push_back(c);
     s.handler_total_nanos += c;
     s.handler_max_nanos = std::max(s.handler_max_nanos, c);
   }
+  s.signals = s.recorded + s.dropped;
   if (!costs.empty()) {
     auto mid = costs.begin() + costs.size() / 2;
     std::nth_element(costs.begin(), mid, costs.end());
@@ -104,6 +120,37 @@ ProfilerStats ProfilerInstance::LiveStats() const {
   s.native_frames = sampler_.native_frames;
   s.unwind_error = unwind_error_;
   return s;
+}
+
+void ProfilerInstance::MarkGc(uint16_t kind) {
+  if (!sampler_.accepting.load(std::memory_order_acquire)) return;
+  // The handler writes the same ring on this thread: keep it out while the
+  // marker goes in (a SIGPROF arriving now is delivered at the unmask).
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGPROF);
+  pthread_sigmask(SIG_BLOCK, &block, &old);
+  SampleRecord marker{};
+  marker.wall_nanos = NowNanos(CLOCK_MONOTONIC);
+  marker.cpu_nanos = NowNanos(CLOCK_THREAD_CPUTIME_ID);
+  marker.label_set_id = sampler_.frames != nullptr ? sampler_.frames->ReadLabelSetIdSignalSafe()
+                                                   : *sampler_.label_slot;
+  marker.flags = kind;
+  sampler_.ring.AppendMarker(marker);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+void ProfilerInstance::OnGcPrologue(v8::Isolate* isolate, v8::GCType, v8::GCCallbackFlags, void* data) {
+  auto* self = static_cast<ProfilerInstance*>(data);
+  self->MarkGc(kRecordGcStart);
+  // V8 gives no JavaScript stack for samples taken during GC; this one,
+  // taken as the GC starts, holds the code that allocated. It follows the
+  // marker in time, so the matcher pairs the two.
+  v8::CpuProfiler::CollectSample(isolate);
+}
+
+void ProfilerInstance::OnGcEpilogue(v8::Isolate*, v8::GCType, v8::GCCallbackFlags, void* data) {
+  static_cast<ProfilerInstance*>(data)->MarkGc(kRecordGcEnd);
 }
 
 Napi::Value ProfilerInstance::JS_start(const Napi::CallbackInfo& info) {
@@ -165,6 +212,12 @@ Napi::Value ProfilerInstance::JS_start(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   if (use_frames) frames_.Attach();
+  if (native_frames) {
+    v8::Isolate* isolate = v8::Isolate::GetCurrent();
+    isolate->AddGCPrologueCallback(OnGcPrologue, this);
+    isolate->AddGCEpilogueCallback(OnGcEpilogue, this);
+    gc_callbacks_ = true;
+  }
   last_stats_ = ProfilerStats();
   label_source_ = use_frames ? "context-frame" : "slot";
   install_nanos_ = NowNanos(CLOCK_MONOTONIC);
@@ -189,12 +242,16 @@ Napi::Value ProfilerInstance::JS_stop(const Napi::CallbackInfo& info) {
   stats.displaced = last_stats_.displaced;
 
   // Samples V8 took before our handler was installed (the synchronous one in
-  // StartProfiling) carry no record: drop them.
+  // StartProfiling) or after stop began carry no record: drop them.
   std::vector<int64_t> kept_micros;
   std::vector<int32_t> kept_node;
   for (size_t i = 0; i < flat.sample_micros.size(); i++) {
     if (flat.sample_micros[i] * 1000 + kMatchSlackNanos < install_nanos_) {
       stats.before_install++;
+      continue;
+    }
+    if (flat.sample_micros[i] * 1000 > stop_nanos) {
+      stats.after_stop++;
       continue;
     }
     kept_micros.push_back(flat.sample_micros[i]);
@@ -211,6 +268,26 @@ Napi::Value ProfilerInstance::JS_stop(const Napi::CallbackInfo& info) {
   // Native walks, per sample: [pcs_start, pcs_start + pcs_count) of `pcs`.
   std::vector<uint32_t> sample_pcs_start, sample_pcs_count;
   std::vector<double> pcs;  // addresses < 2^48: exact as doubles
+  // GC attribution: V8's sample at each GC start (paired with the start
+  // marker) names the code that triggered the GC; records between a start
+  // and its end marker belong to that GC.
+  const uint32_t record_count = sampler_.ring.count();
+  std::vector<int32_t> gc_start_node(record_count, -1);
+  for (size_t j = 0; j < kept_micros.size(); j++) {
+    if (match[j] >= 0 && (sampler_.ring.at(match[j]).flags & kRecordGcStart) &&
+        flat.node_name[kept_node[j]] != "(garbage collector)") {
+      gc_start_node[match[j]] = kept_node[j];
+    }
+  }
+  std::vector<int32_t> record_gc_parent(record_count, -1);
+  for (uint32_t k = 0, open = UINT32_MAX; k < record_count; k++) {
+    uint16_t flags = sampler_.ring.at(k).flags;
+    if (flags & kRecordGcStart) open = k;
+    else if (flags & kRecordGcEnd) open = UINT32_MAX;
+    else if (open != UINT32_MAX) record_gc_parent[k] = gc_start_node[open];
+  }
+  std::vector<int32_t> sample_gc_parent;
+
   int64_t prev_cpu = start_cpu_nanos_;
   int64_t prev_wall = install_nanos_;
   for (size_t j = 0; j < kept_micros.size(); j++) {
@@ -219,6 +296,13 @@ Napi::Value ProfilerInstance::JS_stop(const Napi::CallbackInfo& info) {
       continue;
     }
     const SampleRecord& r = sampler_.ring.at(match[j]);
+    if (r.flags & kRecordMarkers) continue;  // V8's GC-start stack: no tick
+    int32_t gc_parent = -1;
+    if (record_gc_parent[match[j]] >= 0 && flat.node_name[kept_node[j]] == "(garbage collector)") {
+      gc_parent = record_gc_parent[match[j]];
+      stats.gc_samples_attributed++;
+    }
+    sample_gc_parent.push_back(gc_parent);
     sample_node.push_back(kept_node[j]);
     sample_label.push_back(r.label_set_id);
     // CPU the thread used, and wall time passed, since the previous sample.
@@ -232,9 +316,9 @@ Napi::Value ProfilerInstance::JS_stop(const Napi::CallbackInfo& info) {
       for (uint32_t k = 0; k < r.pcs_count; k++) {
         pcs.push_back(static_cast<double>(sampler_.ring.pcs()[r.pcs_offset + k]));
       }
-      if (r.walk_flags & kWalkReachedEnd) stats.walks_complete++;
-      if (r.walk_flags & kWalkTruncated) stats.walks_truncated++;
-      if (r.walk_flags & kWalkBadFrame) stats.walks_bad_frame++;
+      if (r.flags & kWalkReachedEnd) stats.walks_complete++;
+      if (r.flags & kWalkTruncated) stats.walks_truncated++;
+      if (r.flags & kWalkBadFrame) stats.walks_bad_frame++;
     }
   }
   stats.walks_no_room = sampler_.ring.pcs_dropped();
@@ -258,6 +342,7 @@ Napi::Value ProfilerInstance::JS_stop(const Napi::CallbackInfo& info) {
   out.Set("sampleCpuNanos", ToTypedArray<double, Napi::Float64Array>(env, sample_cpu));
   out.Set("sampleWallNanos", ToTypedArray<double, Napi::Float64Array>(env, sample_wall));
   if (sampler_.native_frames) {
+    out.Set("sampleGcParent", ToTypedArray<int32_t, Napi::Int32Array>(env, sample_gc_parent));
     out.Set("samplePcsStart", ToTypedArray<uint32_t, Napi::Uint32Array>(env, sample_pcs_start));
     out.Set("samplePcsCount", ToTypedArray<uint32_t, Napi::Uint32Array>(env, sample_pcs_count));
     out.Set("pcs", ToTypedArray<double, Napi::Float64Array>(env, pcs));

@@ -26,6 +26,8 @@ struct ProfilerStats {
   uint32_t unmatched = 0;        // V8 samples with no record (left out)
   uint32_t before_install = 0;   // V8 samples taken before our handler
   uint32_t after_stop = 0;       // ... and after it was removed
+  uint32_t gcs = 0;              // GCs seen while profiling (marker pairs)
+  uint32_t gc_samples_attributed = 0;  // GC samples put under the JS stack that triggered the GC
   uint32_t handler_median_nanos = 0;
   uint32_t handler_max_nanos = 0;
   double handler_total_nanos = 0;
@@ -66,6 +68,13 @@ class ProfilerInstance {
  private:
   void StopSampling();
   ProfilerStats LiveStats() const;
+  // GC attribution (with native frames): at each GC's start, a marker record
+  // and V8's stack of the code that triggered it (CpuProfiler::CollectSample);
+  // samples taken inside the GC go under that stack.
+  static void OnGcPrologue(v8::Isolate* isolate, v8::GCType type, v8::GCCallbackFlags flags, void* data);
+  static void OnGcEpilogue(v8::Isolate* isolate, v8::GCType type, v8::GCCallbackFlags flags, void* data);
+  void MarkGc(uint16_t kind);
+  bool gc_callbacks_ = false;
 
   V8Sampler v8_;
   ThreadSampler sampler_;

@@ -22,8 +22,15 @@ struct SampleRecord {
   uint32_t handler_nanos; // our part of the handler, entry to chain
   uint32_t pcs_offset;    // native walk: first pc in the ring's pc arena
   uint16_t pcs_count;     //   how many (0: no walk, or no room left)
-  uint16_t walk_flags;    //   WalkFlags of the walk
+  uint16_t flags;         // WalkFlags of the walk, or a marker bit below
 };
+
+// Records that no signal produced: written at the start and end of each GC
+// (see ProfilerInstance::OnGcPrologue), to hang GC samples under the
+// JavaScript stack that triggered the GC.
+constexpr uint16_t kRecordGcStart = 1u << 15;
+constexpr uint16_t kRecordGcEnd = 1u << 14;
+constexpr uint16_t kRecordMarkers = kRecordGcStart | kRecordGcEnd;
 
 // Native pcs kept per sample on average; the arena is shared, so deep and
 // shallow stacks even out. Past it, samples keep no native frames (counted).
@@ -80,6 +87,15 @@ class SampleRing {
   void CommitSignalSafe() {
     std::atomic_signal_fence(std::memory_order_release);
     count_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  // Isolate thread, outside the handler, with SIGPROF blocked (so the
+  // handler cannot interleave): appends a marker record.
+  void AppendMarker(const SampleRecord& marker) {
+    uint32_t n = count_.load(std::memory_order_relaxed);
+    if (n >= capacity_) return;  // full: the GC's samples stay under (garbage collector)
+    records_[n] = marker;
+    count_.store(n + 1, std::memory_order_release);
   }
 
   uint32_t count() const { return count_.load(std::memory_order_acquire); }

@@ -74,7 +74,7 @@ void SigprofHandler(int sig, siginfo_t* info, void* ucontext) {
                                  ? sampler->frames->ReadLabelSetIdSignalSafe()
                                  : *sampler->label_slot;
       record->pcs_count = 0;
-      record->walk_flags = 0;
+      record->flags = 0;
       if (sampler->native_frames) {
         uint64_t pcs[kMaxNativeDepth];
         uint32_t flags = 0;
@@ -85,7 +85,7 @@ void SigprofHandler(int sig, siginfo_t* info, void* ucontext) {
           record->pcs_offset = offset;
           record->pcs_count = static_cast<uint16_t>(n);
         }
-        record->walk_flags = static_cast<uint16_t>(flags);
+        record->flags = static_cast<uint16_t>(flags);
       }
       record->handler_nanos =
           static_cast<uint32_t>(NowNanosSignalSafe(CLOCK_MONOTONIC) - entry);

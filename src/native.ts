@@ -33,6 +33,9 @@ export interface NativeStats {
   walksBadFrame?: number;
   /** Samples whose native frames found the preallocated arena full. */
   walksNoRoom?: number;
+  /** GCs seen while profiling, and GC samples put under the JavaScript stack that triggered their GC. */
+  gcs?: number;
+  gcSamplesAttributed?: number;
   /** Why the DWARF CFI table could not be built (walks then use frame pointers). */
   unwindTableError?: string;
 }
@@ -57,6 +60,8 @@ export interface RawProfile {
   sampleLabelSet: Int32Array;
   sampleCpuNanos: Float64Array;
   sampleWallNanos: Float64Array;
+  /** With native frames: the node of the JavaScript stack that triggered the GC a "(garbage collector)" sample fell in, or -1. */
+  sampleGcParent?: Int32Array;
   /** With native frames: sample i's walk is pcs[samplePcsStart[i] .. + samplePcsCount[i]], leaf first. */
   samplePcsStart?: Uint32Array;
   samplePcsCount?: Uint32Array;

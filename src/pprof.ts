@@ -94,9 +94,11 @@ export function toPprof({ raw, intervalMicros, labelsOf, native, mainBinary }: P
   // JavaScript, the native stack replaces the pseudo-frame (idle becomes the
   // event loop's wait); under "(garbage collector)" they show the GC's work.
   const nativeLocations = new NativeLocations(strings, locations, functions);
-  const mergedStack = (leaf: number, part: NativeStackPart): number[] => {
+  const mergedStack = (leaf: number, part: NativeStackPart, gcParent: number): number[] => {
     const nativeIds = part.frames.map((f) => nativeLocations.locationId(f));
     let js = stackOf(leaf);
+    // A GC sample goes under the JavaScript stack that triggered its GC.
+    if (gcParent >= 0) js = js.concat(stackOf(gcParent));
     const isRootPseudo = raw.nodeParent[leaf] === 0 && REPLACEABLE_PSEUDO.has(raw.nodeName[leaf] ?? '');
     if (isRootPseudo && !part.enteredFromJs) return nativeIds;
     // Every Node-API function enters C++ through one shared trampoline, and
@@ -134,17 +136,18 @@ export function toPprof({ raw, intervalMicros, labelsOf, native, mainBinary }: P
 
   // Aggregate by (stack, label set): the leaf node fixes the JavaScript
   // stack, the native part's addresses the rest.
-  type Entry = { node: number; labelSet: number; part: NativeStackPart | undefined; count: number; cpu: number; wall: number };
+  type Entry = { node: number; labelSet: number; part: NativeStackPart | undefined; gcParent: number; count: number; cpu: number; wall: number };
   const aggregated = new Map<string, Entry>();
   for (let i = 0; i < raw.sampleNode.length; i++) {
     const node = raw.sampleNode[i]!;
     const labelSet = raw.sampleLabelSet[i]!;
     const part = native?.[i];
     const nativeKey = part === undefined || part.frames.length === 0 ? '' : part.frames.map((f) => f.address).join(',');
-    const key = `${node}:${labelSet}:${nativeKey}`;
+    const gcParent = raw.sampleGcParent?.[i] ?? -1;
+    const key = `${node}:${labelSet}:${gcParent}:${nativeKey}`;
     let entry = aggregated.get(key);
     if (entry === undefined) {
-      entry = { node, labelSet, part: nativeKey === '' ? undefined : part, count: 0, cpu: 0, wall: 0 };
+      entry = { node, labelSet, part: nativeKey === '' ? undefined : part, gcParent, count: 0, cpu: 0, wall: 0 };
       aggregated.set(key, entry);
     }
     entry.count++;
@@ -156,7 +159,10 @@ export function toPprof({ raw, intervalMicros, labelsOf, native, mainBinary }: P
   for (const e of aggregated.values()) {
     samples.push(
       new Sample({
-        locationId: e.part === undefined ? stackOf(e.node) : mergedStack(e.node, e.part),
+        locationId:
+          e.part === undefined && e.gcParent < 0
+            ? stackOf(e.node)
+            : mergedStack(e.node, e.part ?? { frames: [], enteredFromJs: false }, e.gcParent),
         value: [e.count, Math.round(e.cpu), Math.round(e.wall)],
         label: labelsFor(e.labelSet),
       }),
