@@ -8,7 +8,8 @@
 //   node bench/run.js [--quick] [--runs N] [--node <path|major>] [--binding <file.node>]
 //                     [--long-runs N] [--long-seconds S] [--micro-runs N]
 //                     [--workloads cpu,http,async,native] [--variants id,id] [--no-long] [--no-micro]
-//                     [--max-retries N] [--foreign-limit CORES] [--no-snapshot] [--out file.json]
+//                     [--max-retries N] [--foreign-limit CORES] [--quiet-wait SECONDS] [--no-snapshot]
+//                     [--out file.json]
 //
 // See bench/README.md for what is measured and how to read it.
 const fs = require('node:fs');
@@ -34,7 +35,7 @@ function usage(message) {
     'usage: node bench/run.js [--quick] [--runs N] [--node <path|major>] [--binding <file.node>]\n' +
       '                         [--long-runs N] [--long-seconds S] [--micro-runs N] [--no-long] [--no-micro]\n' +
       '                         [--workloads cpu,http,async,native] [--variants id,id,...] [--out <file.json>]\n' +
-      '                         [--max-retries N] [--foreign-limit CORES] [--no-snapshot]\n',
+      '                         [--max-retries N] [--foreign-limit CORES] [--quiet-wait SECONDS] [--no-snapshot]\n',
   );
   process.exit(message ? 2 : 0);
 }
@@ -56,6 +57,7 @@ function parseArgs(argv) {
     foreignLimit: 0.15,
     maxRetries: undefined,
     snapshot: true,
+    quietWaitSeconds: undefined,
   };
   const positiveInt = (name, s) => {
     const n = Number(s);
@@ -80,6 +82,7 @@ function parseArgs(argv) {
     else if (a === '--no-snapshot') o.snapshot = false;
     else if (a === '--out') o.out = value();
     else if (a === '--max-retries') o.maxRetries = positiveInt(a, value());
+    else if (a === '--quiet-wait') o.quietWaitSeconds = positiveInt(a, value());
     else if (a === '--foreign-limit') {
       o.foreignLimit = Number(value());
       if (!(o.foreignLimit >= 0)) usage('--foreign-limit must be a number of cores >= 0');
@@ -99,6 +102,7 @@ function parseArgs(argv) {
   if (o.longRuns === undefined) o.longRuns = o.quick ? 1 : 1;
   if (o.quick && o.longSeconds === 60) o.longSeconds = 2;
   if (o.maxRetries === undefined) o.maxRetries = o.quick ? 0 : 2;
+  if (o.quietWaitSeconds === undefined) o.quietWaitSeconds = o.quick ? 0 : 30;
   if (o.microRuns === undefined) o.microRuns = o.quick ? 1 : o.runs;
   return o;
 }
@@ -261,13 +265,30 @@ async function measureOnce(ctx, workloadName, variant, params) {
   return res;
 }
 
+// Before a measurement, waits (up to ctx.quietWaitMillis) until the machine
+// has been quiet for a second: less than ctx.foreignLimit cores busy while
+// nothing of ours runs. Returns how long it waited.
+async function waitForQuiet(ctx) {
+  const t0 = Date.now();
+  for (;;) {
+    const a = cpuTimes();
+    const r0 = process.cpuUsage();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const r = process.cpuUsage(r0);
+    const busy = foreignCores(a, cpuTimes(), 1000, (r.user + r.system) / 1000);
+    if (busy === null || busy <= ctx.foreignLimit || Date.now() - t0 >= ctx.quietWaitMillis) return Date.now() - t0;
+  }
+}
+
 // One measurement; repeated (up to ctx.maxRetries times) when other work on
 // the machine used more than ctx.foreignLimit cores meanwhile.
 async function measure(ctx, workloadName, variant, params, label) {
   const kind = require(`./workloads/${workloadName}`).kind; // eslint-disable-line global-require
   let res;
   for (let attempt = 0; ; attempt++) {
+    const waitedMillis = ctx.quietWaitMillis > 0 ? await waitForQuiet(ctx) : 0;
     res = await measureOnce(ctx, workloadName, variant, params);
+    res.waitedForQuietMillis = waitedMillis;
     res.attempts = attempt + 1;
     const what =
       res.type === 'result'
@@ -295,7 +316,13 @@ async function main() {
   const commit = gitCommit(REPO_ROOT);
   let snapshot;
   let probed;
-  const ctx = { nodeBin, binding, foreignLimit: opts.foreignLimit, maxRetries: opts.maxRetries };
+  const ctx = {
+    nodeBin,
+    binding,
+    foreignLimit: opts.foreignLimit,
+    maxRetries: opts.maxRetries,
+    quietWaitMillis: opts.quietWaitSeconds * 1000,
+  };
   // A rebuild in progress can leave dist/ or the addon half-written: take the
   // snapshot again until a fresh process loads it.
   for (let attempt = 1; ; attempt++) {
@@ -397,6 +424,7 @@ async function main() {
     runs: opts.runs,
     foreignLimitCores: opts.foreignLimit,
     maxRetries: opts.maxRetries,
+    quietWaitSeconds: opts.quietWaitSeconds,
     longRuns: long.length > 0 ? opts.longRuns : 0,
     longSeconds: opts.longSeconds,
     microRuns: micro.length > 0 ? opts.microRuns : 0,

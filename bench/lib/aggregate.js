@@ -126,6 +126,7 @@ function aggregate({ meta, measurements, long, micro }) {
   tables.repeated = all.filter((m) => m.attempts > 1).length;
   tables.stillDisturbed = all.filter((m) => m.disturbed).length;
   tables.measurementCount = all.length;
+  tables.waitedForQuietSeconds = all.reduce((a, m) => a + (m.waitedForQuietMillis || 0), 0) / 1000;
   tables.loadAvg1 = summarize([...measurements, ...long].map((m) => m.loadAvg1));
   return { meta, tables };
 }

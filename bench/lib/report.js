@@ -223,6 +223,7 @@ function renderMarkdown(summary) {
     s += `- Other work on the machine (all CPU busy time minus the runner's and the measured process's): median ${f ? f.median.toFixed(2) : '?'} cores, max ${f ? f.max.toFixed(2) : '?'}; `;
     s += `${tables.repeated} of ${tables.measurementCount} measurements repeated because it exceeded ${meta.foreignLimitCores} cores`;
     s += tables.stillDisturbed > 0 ? `, ${tables.stillDisturbed} still above it after ${meta.maxRetries} retries (kept)` : '';
+    s += meta.quietWaitSeconds > 0 ? `; before each, waited up to ${meta.quietWaitSeconds} s for a quiet second (${Math.round(tables.waitedForQuietSeconds)} s waited in all)` : '';
     s += `; 1-min load average at start ${meta.loadAvgAtStart[0].toFixed(2)}\n`;
   }
   s += '\n';
