@@ -8,6 +8,7 @@
         "native/signal-handler.cc",
         "native/v8-sampler.cc",
         "native/sample-matcher.cc",
+        "native/sample-assembly.cc",
         "native/context-frame.cc",
         "native/stack-walker.cc",
         "native/unwind-table.cc",

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "sample-matcher.h"
+#include "sample-assembly.h"
 
 namespace labelprof {
 namespace {
@@ -241,89 +241,9 @@ Napi::Value ProfilerInstance::JS_stop(const Napi::CallbackInfo& info) {
   ProfilerStats stats = LiveStats();
   stats.displaced = last_stats_.displaced;
 
-  // Samples V8 took before our handler was installed (the synchronous one in
-  // StartProfiling) or after stop began carry no record: drop them.
-  std::vector<int64_t> kept_micros;
-  std::vector<int32_t> kept_node;
-  for (size_t i = 0; i < flat.sample_micros.size(); i++) {
-    if (flat.sample_micros[i] * 1000 + kMatchSlackNanos < install_nanos_) {
-      stats.before_install++;
-      continue;
-    }
-    if (flat.sample_micros[i] * 1000 > stop_nanos) {
-      stats.after_stop++;
-      continue;
-    }
-    kept_micros.push_back(flat.sample_micros[i]);
-    kept_node.push_back(flat.sample_node[i]);
-  }
-  std::vector<int32_t> match = MatchSamples(kept_micros, sampler_.ring);
-
-  // V8 also records samples no signal produced: on deoptimization it adds
-  // the stack at the deopt point (ProfilerListener::CodeDeoptEvent). Those
-  // are no ticks of the clock, and every tick passes our handler first, so
-  // samples without a record are left out and counted.
-  std::vector<int32_t> sample_node, sample_label;
-  std::vector<double> sample_cpu, sample_wall;
-  // Native walks, per sample: [pcs_start, pcs_start + pcs_count) of `pcs`.
-  std::vector<uint32_t> sample_pcs_start, sample_pcs_count;
-  std::vector<double> pcs;  // addresses < 2^48: exact as doubles
-  // GC attribution: V8's sample at each GC start (paired with the start
-  // marker) names the code that triggered the GC; records between a start
-  // and its end marker belong to that GC.
-  const uint32_t record_count = sampler_.ring.count();
-  std::vector<int32_t> gc_start_node(record_count, -1);
-  for (size_t j = 0; j < kept_micros.size(); j++) {
-    if (match[j] >= 0 && (sampler_.ring.at(match[j]).flags & kRecordGcStart) &&
-        flat.node_name[kept_node[j]] != "(garbage collector)") {
-      gc_start_node[match[j]] = kept_node[j];
-    }
-  }
-  std::vector<int32_t> record_gc_parent(record_count, -1);
-  for (uint32_t k = 0, open = UINT32_MAX; k < record_count; k++) {
-    uint16_t flags = sampler_.ring.at(k).flags;
-    if (flags & kRecordGcStart) open = k;
-    else if (flags & kRecordGcEnd) open = UINT32_MAX;
-    else if (open != UINT32_MAX) record_gc_parent[k] = gc_start_node[open];
-  }
-  std::vector<int32_t> sample_gc_parent;
-
-  int64_t prev_cpu = start_cpu_nanos_;
-  int64_t prev_wall = install_nanos_;
-  for (size_t j = 0; j < kept_micros.size(); j++) {
-    if (match[j] < 0) {
-      stats.unmatched++;
-      continue;
-    }
-    const SampleRecord& r = sampler_.ring.at(match[j]);
-    if (r.flags & kRecordMarkers) continue;  // V8's GC-start stack: no tick
-    int32_t gc_parent = -1;
-    if (record_gc_parent[match[j]] >= 0 && flat.node_name[kept_node[j]] == "(garbage collector)") {
-      gc_parent = record_gc_parent[match[j]];
-      stats.gc_samples_attributed++;
-    }
-    sample_gc_parent.push_back(gc_parent);
-    sample_node.push_back(kept_node[j]);
-    sample_label.push_back(r.label_set_id);
-    // CPU the thread used, and wall time passed, since the previous sample.
-    sample_cpu.push_back(static_cast<double>(std::max<int64_t>(0, r.cpu_nanos - prev_cpu)));
-    sample_wall.push_back(static_cast<double>(std::max<int64_t>(0, r.wall_nanos - prev_wall)));
-    prev_cpu = r.cpu_nanos;
-    prev_wall = r.wall_nanos;
-    if (sampler_.native_frames) {
-      sample_pcs_start.push_back(static_cast<uint32_t>(pcs.size()));
-      sample_pcs_count.push_back(r.pcs_count);
-      for (uint32_t k = 0; k < r.pcs_count; k++) {
-        pcs.push_back(static_cast<double>(sampler_.ring.pcs()[r.pcs_offset + k]));
-      }
-      if (r.flags & kWalkReachedEnd) stats.walks_complete++;
-      if (r.flags & kWalkTruncated) stats.walks_truncated++;
-      if (r.flags & kWalkBadFrame) stats.walks_bad_frame++;
-    }
-  }
-  stats.walks_no_room = sampler_.ring.pcs_dropped();
-  stats.matched = static_cast<uint32_t>(sample_node.size());
-  stats.v8_samples = static_cast<uint32_t>(flat.sample_micros.size());
+  SampleColumns samples = AssembleSamples(
+      {flat, sampler_.ring, install_nanos_, stop_nanos, start_cpu_nanos_, sampler_.native_frames},
+      &stats);
   last_stats_ = stats;
   label_slot_ref_.Reset();
 
@@ -337,15 +257,15 @@ Napi::Value ProfilerInstance::JS_stop(const Napi::CallbackInfo& info) {
   out.Set("nodeScriptId", ToTypedArray<int32_t, Napi::Int32Array>(env, flat.node_script_id));
   out.Set("nodeName", ToStringArray(env, flat.node_name));
   out.Set("nodeUrl", ToStringArray(env, flat.node_url));
-  out.Set("sampleNode", ToTypedArray<int32_t, Napi::Int32Array>(env, sample_node));
-  out.Set("sampleLabelSet", ToTypedArray<int32_t, Napi::Int32Array>(env, sample_label));
-  out.Set("sampleCpuNanos", ToTypedArray<double, Napi::Float64Array>(env, sample_cpu));
-  out.Set("sampleWallNanos", ToTypedArray<double, Napi::Float64Array>(env, sample_wall));
+  out.Set("sampleNode", ToTypedArray<int32_t, Napi::Int32Array>(env, samples.node));
+  out.Set("sampleLabelSet", ToTypedArray<int32_t, Napi::Int32Array>(env, samples.label));
+  out.Set("sampleCpuNanos", ToTypedArray<double, Napi::Float64Array>(env, samples.cpu_nanos));
+  out.Set("sampleWallNanos", ToTypedArray<double, Napi::Float64Array>(env, samples.wall_nanos));
   if (sampler_.native_frames) {
-    out.Set("sampleGcParent", ToTypedArray<int32_t, Napi::Int32Array>(env, sample_gc_parent));
-    out.Set("samplePcsStart", ToTypedArray<uint32_t, Napi::Uint32Array>(env, sample_pcs_start));
-    out.Set("samplePcsCount", ToTypedArray<uint32_t, Napi::Uint32Array>(env, sample_pcs_count));
-    out.Set("pcs", ToTypedArray<double, Napi::Float64Array>(env, pcs));
+    out.Set("sampleGcParent", ToTypedArray<int32_t, Napi::Int32Array>(env, samples.gc_parent));
+    out.Set("samplePcsStart", ToTypedArray<uint32_t, Napi::Uint32Array>(env, samples.pcs_start));
+    out.Set("samplePcsCount", ToTypedArray<uint32_t, Napi::Uint32Array>(env, samples.pcs_count));
+    out.Set("pcs", ToTypedArray<double, Napi::Float64Array>(env, samples.pcs));
   }
   out.Set("stats", StatsToObject(env, stats));
   return out;

@@ -11,35 +11,12 @@
 #include <memory>
 #include <string>
 
+#include "profiler-stats.h"
 #include "signal-handler.h"
 #include "v8-sampler.h"
 
 namespace labelprof {
 
-// Counters for stats(); live while profiling, final after stop.
-struct ProfilerStats {
-  uint32_t signals = 0;          // SIGPROFs our handler took on this thread
-  uint32_t recorded = 0;         // ... written to the ring
-  uint32_t dropped = 0;          // ... lost because the ring was full
-  uint32_t v8_samples = 0;       // samples in V8's profile
-  uint32_t matched = 0;          // V8 samples paired with a record: the profile
-  uint32_t unmatched = 0;        // V8 samples with no record (left out)
-  uint32_t before_install = 0;   // V8 samples taken before our handler
-  uint32_t after_stop = 0;       // ... and after it was removed
-  uint32_t gcs = 0;              // GCs seen while profiling (marker pairs)
-  uint32_t gc_samples_attributed = 0;  // GC samples put under the JS stack that triggered the GC
-  uint32_t handler_median_nanos = 0;
-  uint32_t handler_max_nanos = 0;
-  double handler_total_nanos = 0;
-  bool displaced = false;        // someone replaced our SIGPROF handler
-  const char* label_source = "";  // "context-frame" or "slot"
-  bool native_frames = false;
-  uint32_t walks_complete = 0;   // native walks that reached the outermost frame
-  uint32_t walks_truncated = 0;  // ... that hit kMaxNativeDepth
-  uint32_t walks_bad_frame = 0;  // ... stopped by a failed frame check
-  uint32_t walks_no_room = 0;    // samples whose pcs found the arena full
-  std::string unwind_error;      // why the CFI table could not be built
-};
 
 // Isolate thread only, every member.
 class ProfilerInstance {
