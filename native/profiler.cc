@@ -80,11 +80,12 @@ ProfilerInstance::~ProfilerInstance() {
 void ProfilerInstance::StopSampling() {
   sampler_.accepting.store(false, std::memory_order_release);
   frames_.Detach();
-  if (gc_callbacks_) {
-    v8::Isolate* isolate = v8::Isolate::GetCurrent();
-    isolate->RemoveGCPrologueCallback(OnGcPrologue, this);
-    isolate->RemoveGCEpilogueCallback(OnGcEpilogue, this);
-    gc_callbacks_ = false;
+  if (gc_isolate_ != nullptr) {
+    // The isolate noted at start: at environment teardown the current one
+    // may already be gone.
+    gc_isolate_->RemoveGCPrologueCallback(OnGcPrologue, this);
+    gc_isolate_->RemoveGCEpilogueCallback(OnGcEpilogue, this);
+    gc_isolate_ = nullptr;
   }
   // Must precede V8's StopProfiling, which restores SIG_DFL over whatever
   // handler it finds if it is the last sampler.
@@ -213,10 +214,9 @@ Napi::Value ProfilerInstance::JS_start(const Napi::CallbackInfo& info) {
   }
   if (use_frames) frames_.Attach();
   if (native_frames) {
-    v8::Isolate* isolate = v8::Isolate::GetCurrent();
-    isolate->AddGCPrologueCallback(OnGcPrologue, this);
-    isolate->AddGCEpilogueCallback(OnGcEpilogue, this);
-    gc_callbacks_ = true;
+    gc_isolate_ = v8::Isolate::GetCurrent();
+    gc_isolate_->AddGCPrologueCallback(OnGcPrologue, this);
+    gc_isolate_->AddGCEpilogueCallback(OnGcEpilogue, this);
   }
   last_stats_ = ProfilerStats();
   label_source_ = use_frames ? "context-frame" : "slot";

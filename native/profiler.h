@@ -51,7 +51,7 @@ class ProfilerInstance {
   static void OnGcPrologue(v8::Isolate* isolate, v8::GCType type, v8::GCCallbackFlags flags, void* data);
   static void OnGcEpilogue(v8::Isolate* isolate, v8::GCType type, v8::GCCallbackFlags flags, void* data);
   void MarkGc(uint16_t kind);
-  bool gc_callbacks_ = false;
+  v8::Isolate* gc_isolate_ = nullptr;  // set while the GC callbacks are in
 
   V8Sampler v8_;
   ThreadSampler sampler_;
