@@ -177,3 +177,13 @@ test('bad labels get a TypeError naming the culprit', () => {
   assert.throws(() => lp.getLabel(''), { name: 'RangeError', message: /key/ });
   assert.deepEqual(seen(), {});
 });
+
+test('past MAX_LABEL_SETS, labels still work and samples carry labelprof_overflow (child process)', () => {
+  const { runJson } = require('./helpers');
+  const out = runJson('overflow.js');
+  assert.deepEqual(out.seen, { request: 'past-the-cap' });
+  assert.equal(out.labelSets, lp.MAX_LABEL_SETS - 2);
+  assert.ok(out.overflowed >= 100, JSON.stringify(out));
+  assert.ok(out.burnSamples >= 20, JSON.stringify(out));
+  assert.deepEqual(out.burnLabels, [JSON.stringify({ labelprof_overflow: 'true' })]);
+});
