@@ -447,7 +447,8 @@ async function main() {
       ? path.resolve(opts.out)
       : path.join(resultsDir, `${stamp}-node${probed.node.replace(/^v/, '').split('.')[0]}${opts.quick ? '-quick' : ''}.json`);
   fs.writeFileSync(file, `${JSON.stringify({ meta, summary: summary.tables, measurements, long, micro }, null, 1)}\n`);
-  log(`bench: wrote ${path.relative(process.cwd(), file)} (${meta.durationSeconds} s)`);
+  fs.writeFileSync(file.replace(/\.json$/, '.md'), report);
+  log(`bench: wrote ${path.relative(process.cwd(), file)} and .md (${meta.durationSeconds} s)`);
   if (snapshot) fs.rmSync(snapshot.root, { recursive: true, force: true });
   const failures = [...measurements, ...long, ...micro].filter((m) => m.type === 'error');
   if (failures.length > 0) {

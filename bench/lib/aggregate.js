@@ -89,6 +89,34 @@ function summarizeRows(list, variants, unsupported, kindOf) {
   return rows;
 }
 
+// Paired comparisons: variant a against variant b measured in the same round
+// (median and min–max over rounds of a/b). Less noisy than comparing two
+// baseline-relative medians, since both sides share the round.
+const PAIRS = [
+  ['lp-99-L', 'dd-99'],
+  ['lp-1k-L', 'dd-1k'],
+  ['lp-labels-only', 'als'],
+  ['lp-99-L', 'lp-99'],
+];
+
+function pairs(measurements, workloads) {
+  const out = [];
+  for (const w of workloads) {
+    const keys = w === 'http' ? ['throughput', 'cpuMicrosPerRequest', 'latencyP99Millis'] : ['wallMillis', 'cpuMillis'];
+    for (const [a, b] of PAIRS) {
+      const ratios = Object.fromEntries(keys.map((k) => [k, []]));
+      for (const ma of measurements.filter((m) => m.workload === w && m.variant === a && ok(m))) {
+        const mb = measurements.find((m) => m.workload === w && m.variant === b && m.round === ma.round && ok(m));
+        if (!mb) continue;
+        for (const k of keys) ratios[k].push(ma[k] / mb[k]);
+      }
+      if (ratios[keys[0]].length === 0) continue;
+      out.push({ workload: w, a, b, ratios: Object.fromEntries(keys.map((k) => [k, summarize(ratios[k])])) });
+    }
+  }
+  return out;
+}
+
 function aggregate({ meta, measurements, long, micro }) {
   const kindOf = (w) => (w === 'http' ? 'http' : 'fixed');
   const tables = { workloads: {}, long: null, micro: null };
@@ -120,6 +148,7 @@ function aggregate({ meta, measurements, long, micro }) {
     tables.micro = Object.fromEntries(Object.entries(modes).map(([k, v]) => [k, summarize(v)]));
     tables.microFailed = micro.filter((m) => !ok(m)).map((m) => `${m.mode}: ${m.message}`);
   }
+  tables.pairs = pairs(measurements, Object.keys(meta.workloads));
   const all = [...measurements, ...long];
   tables.machineBusy = summarize(all.map((m) => m.machineBusy));
   tables.foreignCores = summarize(all.map((m) => m.foreignCores));

@@ -169,38 +169,45 @@ function targets(summary) {
         `(loss ${loss.toFixed(1)} %): ${loss <= 1 ? 'met' : 'not met'} at the median.`,
     );
   }
+  const pair = (w, a, b) => tables.pairs?.find((p) => p.workload === w && p.a === a && p.b === b);
+  const ratioCell = (s) => (s ? `×${s.median.toFixed(2)} (${s.min.toFixed(2)}–${s.max.toFixed(2)})` : '–');
   const lines = [];
   for (const [lpId, ddId, rate] of [['lp-99-L', 'dd-99', '99 Hz'], ['lp-1k-L', 'dd-1k', '1 kHz']]) {
     for (const w of Object.keys(tables.workloads)) {
-      const a = row(tables, w, lpId);
-      const b = row(tables, w, ddId);
-      if (!a || !b) continue;
-      const key = w === 'http' ? 'throughputRatio' : 'wallRatio';
-      const cost = (r) => (w === 'http' ? (1 - r.metrics[key].median) * 100 : (r.metrics[key].median - 1) * 100);
-      if (!a.metrics[key] || !b.metrics[key]) continue;
-      const ca = cost(a);
-      const cb = cost(b);
-      const what = w === 'http' ? 'throughput loss' : 'wall-time overhead';
-      lines.push(
-        `${w} ${rate}: labelprof ${ca.toFixed(1)} % vs @datadog/pprof ${cb.toFixed(1)} % ${what} — ` +
-          `${ca <= cb + 0.5 ? 'no worse' : `worse by ${(ca - cb).toFixed(1)} points`}`,
-      );
+      const p = pair(w, lpId, ddId);
+      if (!p) continue;
+      if (w === 'http') {
+        const t = p.ratios.throughput;
+        const c = p.ratios.cpuMicrosPerRequest;
+        lines.push(
+          `${w} ${rate}: labelprof/datadog throughput ${ratioCell(t)}, CPU per request ${ratioCell(c)} — ` +
+            `${t.median >= 0.995 ? 'no worse' : `${((1 - t.median) * 100).toFixed(1)} % less throughput`}`,
+        );
+      } else {
+        const wall = p.ratios.wallMillis;
+        const cpu = p.ratios.cpuMillis;
+        lines.push(
+          `${w} ${rate}: labelprof/datadog wall ${ratioCell(wall)}, CPU ${ratioCell(cpu)} — ` +
+            `${wall.median <= 1.005 ? 'no worse' : `${((wall.median - 1) * 100).toFixed(1)} % slower`}`,
+        );
+      }
     }
   }
   if (lines.length > 0) {
-    out.push(`- **No worse than @datadog/pprof at equal settings** (labels on both; "no worse" allows 0.5 points of noise):`);
+    out.push(
+      `- **No worse than @datadog/pprof at equal settings** (labels on both; paired per round, median (min–max) of labelprof's figure over the peer's; "no worse" at the median):`,
+    );
     for (const l of lines) out.push(`  - ${l}`);
   }
-  const als = row(tables, 'async', 'als');
-  const lpl = row(tables, 'async', 'lp-labels-only');
-  if (als?.metrics.wallRatio && lpl?.metrics.wallRatio) {
-    const r = lpl.metrics.wallRatio.median / als.metrics.wallRatio.median;
+  const prop = pair('async', 'lp-labels-only', 'als');
+  if (prop) {
+    const r = prop.ratios.wallMillis;
     out.push(
       `- **Label propagation within a few percent of AsyncLocalStorage alone** (the target is for Node 24; this run is ${meta.node.version}, ` +
         `AsyncContextFrame ${meta.node.asyncContextFrame ? 'on' : 'off'}): on the promise-heavy workload, labelprof's labels without profiling ` +
-        `take ×${r.toFixed(2)} the wall time of AsyncLocalStorage alone (${signed((r - 1) * 100, 1)} %)` +
+        `take ${ratioCell(r)} the wall time of AsyncLocalStorage alone (paired per round)` +
         (tables.micro?.['await-labelprof'] && tables.micro?.['await-als']
-          ? `; per await ${num(tables.micro['await-labelprof'].median, 0)} ns vs ${num(tables.micro['await-als'].median, 0)} ns.`
+          ? `; one await inside withLabels ${num(tables.micro['await-labelprof'].median, 0)} ns vs ${num(tables.micro['await-als'].median, 0)} ns inside AsyncLocalStorage.run; one call ${num(tables.micro['call-labelprof'].median, 0)} ns vs ${num(tables.micro['call-als'].median, 0)} ns.`
           : '.'),
     );
   }
