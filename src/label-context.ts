@@ -132,10 +132,14 @@ export function labelSourceInfo(): { labelSource: LabelSource | 'undecided'; con
 // --- slot mode: keeping the native slot current ----------------------------
 
 // Per entered callback: its asyncId and the slot value to restore after it.
-// Kept as a stack so a missed `after` (an exception that skipped it) is
-// repaired at the next `after` of an outer callback.
-const enteredIds: number[] = [];
-const savedSlots: number[] = [];
+// A stack, so a missed `after` (an exception that skipped it) is repaired at
+// the next `after` of an outer callback. Typed arrays and a depth index: the
+// hooks run on every callback and promise continuation, so they must not
+// allocate. Nesting deeper than STACK_CAPACITY keeps the slot as it is.
+const STACK_CAPACITY = 4096;
+const enteredIds = new Float64Array(STACK_CAPACITY);
+const savedSlots = new Int32Array(STACK_CAPACITY);
+let depth = 0;
 let hook: AsyncHook | undefined;
 
 // AsyncResource.runInAsyncScope emits `before` while the caller's frame is
@@ -149,23 +153,30 @@ function idOfEnteredResource(): number {
       return setOfTag(frame?.get(storage)).id;
     }
   }
-  return currentSet().id;
+  const tag = storage.getStore();
+  return tag === undefined ? 0 : tag - TAG_BASE; // OVERFLOW_ID for overflowed sets
 }
 
 function enableSlotHook(): void {
   if (hook !== undefined) return;
   hook = createHook({
     before(asyncId: number) {
-      enteredIds.push(asyncId);
-      savedSlots.push(slot[0]!);
+      if (depth < STACK_CAPACITY) {
+        enteredIds[depth] = asyncId;
+        savedSlots[depth] = slot[0]!;
+      }
+      depth++;
       slot[0] = idOfEnteredResource();
     },
     after(asyncId: number) {
-      for (let i = enteredIds.length - 1; i >= 0; i--) {
+      if (depth > STACK_CAPACITY) {
+        depth--;
+        return;
+      }
+      for (let i = depth - 1; i >= 0; i--) {
         if (enteredIds[i] === asyncId) {
           slot[0] = savedSlots[i]!;
-          enteredIds.length = i;
-          savedSlots.length = i;
+          depth = i;
           return;
         }
       }
