@@ -6,7 +6,7 @@
 
 // FNV-1a over integers: a tight numeric loop (optimized code, no allocation).
 function hashLoop(iterations) {
-  let h = 0x811c9dc5;
+  let h = 0x811c9dc5 | 0; // int32 from the start: a double here deopts the loop ("lost precision")
   for (let i = 0; i < iterations; i++) {
     h ^= i & 0xff;
     h = Math.imul(h, 16777619);
@@ -64,4 +64,21 @@ function rng(seed) {
   };
 }
 
-module.exports = { hashLoop, buildIndex, sortNumbers, textWork, rng };
+// Runs every kernel briefly with small arguments, so V8 has type feedback for
+// all of their code before the measured part. Without it, V8 13 (Node 24)
+// OSR-compiles hashLoop's loop on the first long call and then deoptimizes
+// at the code after the loop ("insufficient type feedback"), ~200 times per
+// run of the cpu workload: a deopt loop whose cost depends on how the caller
+// happened to be compiled, which is noise, not profiler overhead.
+let warm = false;
+function warmUp() {
+  if (warm) return;
+  warm = true;
+  let sink = 0;
+  for (let i = 0; i < 300; i++) {
+    sink += hashLoop(1000 + i) + buildIndex(50, i) + sortNumbers(50, i) + textWork(20, i);
+  }
+  return sink;
+}
+
+module.exports = { hashLoop, buildIndex, sortNumbers, textWork, rng, warmUp };

@@ -164,10 +164,11 @@ function targets(summary) {
   if (http99?.metrics.throughputRatio) {
     const s = http99.metrics.throughputRatio;
     const loss = (1 - s.median) * 100;
-    out.push(
-      `- **HTTP, 99 Hz with labels: ≤ 1 % throughput loss.** Measured ${delta(s)} throughput ` +
-        `(loss ${loss.toFixed(1)} %): ${loss <= 1 ? 'met' : 'not met'} at the median.`,
-    );
+    let verdict;
+    if (loss <= 1) verdict = 'met at the median';
+    else if ((1 - s.max) * 100 > 1) verdict = 'not met: every round lost more than 1 %';
+    else verdict = 'not met at the median, but the rounds spread wider than the target, so this run cannot resolve it';
+    out.push(`- **HTTP, 99 Hz with labels: ≤ 1 % throughput loss.** Measured ${delta(s)} throughput: ${verdict}.`);
   }
   const pair = (w, a, b) => tables.pairs?.find((p) => p.workload === w && p.a === a && p.b === b);
   const ratioCell = (s) => (s ? `×${s.median.toFixed(2)} (${s.min.toFixed(2)}–${s.max.toFixed(2)})` : '–');
@@ -179,17 +180,23 @@ function targets(summary) {
       if (w === 'http') {
         const t = p.ratios.throughput;
         const c = p.ratios.cpuMicrosPerRequest;
-        lines.push(
-          `${w} ${rate}: labelprof/datadog throughput ${ratioCell(t)}, CPU per request ${ratioCell(c)} — ` +
-            `${t.median >= 0.995 ? 'no worse' : `${((1 - t.median) * 100).toFixed(1)} % less throughput`}`,
-        );
+        const verdict =
+          t.median >= 0.995
+            ? 'no worse'
+            : t.max < 1
+              ? `${((1 - t.median) * 100).toFixed(1)} % less throughput, in every round`
+              : `${((1 - t.median) * 100).toFixed(1)} % less throughput at the median, within the spread`;
+        lines.push(`${w} ${rate}: labelprof/datadog throughput ${ratioCell(t)}, CPU per request ${ratioCell(c)} — ${verdict}`);
       } else {
         const wall = p.ratios.wallMillis;
         const cpu = p.ratios.cpuMillis;
-        lines.push(
-          `${w} ${rate}: labelprof/datadog wall ${ratioCell(wall)}, CPU ${ratioCell(cpu)} — ` +
-            `${wall.median <= 1.005 ? 'no worse' : `${((wall.median - 1) * 100).toFixed(1)} % slower`}`,
-        );
+        const verdict =
+          wall.median <= 1.005
+            ? 'no worse'
+            : wall.min > 1
+              ? `${((wall.median - 1) * 100).toFixed(1)} % slower, in every round`
+              : `${((wall.median - 1) * 100).toFixed(1)} % slower at the median, within the spread`;
+        lines.push(`${w} ${rate}: labelprof/datadog wall ${ratioCell(wall)}, CPU ${ratioCell(cpu)} — ${verdict}`);
       }
     }
   }
