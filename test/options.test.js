@@ -48,10 +48,14 @@ test('profile write/writeSync reject a non-string path', async () => {
 
 test('a full buffer drops and counts instead of growing', async () => {
   const p = lp.start({ intervalMicros: 100, maxSamples: 5 });
+  // Allocates, so GCs happen in the window: their markers must not take the
+  // place of samples (maxSamples counts samples).
+  const keep = [];
   const end = Date.now() + 100;
-  while (Date.now() < end);
+  while (Date.now() < end) keep.push(new Array(64).fill(keep.length)), keep.length > 1000 && (keep.length = 0);
   const profile = await p.stop();
   const stats = profile.stats;
+  assert.ok(stats.gcs > 0, JSON.stringify(stats));
   assert.equal(stats.recorded, 5);
   assert.ok(stats.dropped > 0, JSON.stringify(stats));
   assert.ok(profile.sampleCount <= 6);
