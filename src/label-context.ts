@@ -13,7 +13,11 @@
 // - "slot" (everywhere else, or when the probe of the frame layout fails):
 //   the id is kept in `labelSlot`, native memory the handler reads, written by
 //   withLabels/setLabels for synchronous code and by an async hook whenever a
-//   callback or promise continuation starts (before) and ends (after).
+//   callback or promise continuation starts (before) and ends (after). The
+//   hook costs ~0.8 us per continuation (promise hooks), so it is on only
+//   while a profile is running and some label set has been entered: labels
+//   without profiling cost what AsyncLocalStorage costs, and profiling
+//   without labels costs no hook at all.
 //
 // LABELPROF_LABEL_SOURCE=slot forces the slot (for comparisons and tests).
 import {
@@ -46,6 +50,10 @@ const slot = new Int32Array(labelSlotBuffer);
 export type LabelSource = 'context-frame' | 'slot';
 let source: LabelSource | undefined;
 let frameProbeFailure: string | undefined;
+// Whether a non-empty label set was ever entered, and whether the handler is
+// sampling: together they decide whether slot mode needs its hook.
+let labelsInUse = false;
+let sampling = false;
 
 // --- reading the current set ----------------------------------------------
 
@@ -74,6 +82,7 @@ function runWithSlot<T>(id: number, fn: () => T): T {
 /** Runs `fn` in a new async context whose label set is `set`. */
 export function runWith<T>(set: LabelSet, fn: () => T): T {
   if (source === undefined) chooseSource();
+  if (!labelsInUse && set.id !== 0) noteLabelsInUse();
   const tag = TAG_BASE + set.id;
   if (set.id === OVERFLOW_ID) {
     return storage.run(tag, () => overflowStorage.run(set, () => runWithSlot(set.id, fn)));
@@ -85,6 +94,7 @@ export function runWith<T>(set: LabelSet, fn: () => T): T {
 /** Makes `set` the label set of the current async context from here on. */
 export function enterWith(set: LabelSet): void {
   if (source === undefined) chooseSource();
+  if (!labelsInUse && set.id !== 0) noteLabelsInUse();
   storage.enterWith(TAG_BASE + set.id);
   if (set.id === OVERFLOW_ID) overflowStorage.enterWith(set);
   slot[0] = set.id;
@@ -96,7 +106,13 @@ export function enterWith(set: LabelSet): void {
 // its frame under an internal symbol. Found by probing, since Node does not
 // export it; Node 22 has the symbol but no frame unless the flag is on.
 const frameSymbol: symbol | undefined = (() => {
-  const probe = new AsyncLocalStorage<number>().run(1, () => new AsyncResource('labelprof-probe'));
+  const probeStorage = new AsyncLocalStorage<number>();
+  const probe = probeStorage.run(1, () => new AsyncResource('labelprof-probe'));
+  // Where AsyncLocalStorage runs on async hooks (Node 20, 22 without the
+  // flag), an enabled storage stays enabled, and each one costs every promise
+  // of the process (~0.5 us for the first): a forgotten probe tripled the
+  // async bench's time with labelprof merely loaded.
+  probeStorage.disable();
   const symbol = Object.getOwnPropertySymbols(probe).find((s) => s.description === 'context_frame');
   return symbol !== undefined && (probe as unknown as Record<symbol, unknown>)[symbol] !== undefined
     ? symbol
@@ -119,8 +135,18 @@ export function chooseSource(): LabelSource {
     if (why === null) source = 'context-frame';
     else frameProbeFailure = why;
   }
-  if (source === 'slot') enableSlotHook();
   return source;
+}
+
+function noteLabelsInUse(): void {
+  labelsInUse = true;
+  updateSlotHook();
+}
+
+/** start() calls it once sampling is set up, stop() once it ended. */
+export function setSampling(on: boolean): void {
+  sampling = on;
+  updateSlotHook();
 }
 
 export function labelSourceInfo(): { labelSource: LabelSource | 'undecided'; contextFrameUnavailable?: string } {
@@ -140,7 +166,7 @@ const STACK_CAPACITY = 4096;
 const enteredIds = new Float64Array(STACK_CAPACITY);
 const savedSlots = new Int32Array(STACK_CAPACITY);
 let depth = 0;
-let hook: AsyncHook | undefined;
+let hook: { hook: AsyncHook; enabled: boolean } | undefined;
 
 // AsyncResource.runInAsyncScope emits `before` while the caller's frame is
 // still current and switches to the resource's frame only afterwards; so a
@@ -157,9 +183,29 @@ function idOfEnteredResource(): number {
   return tag === undefined ? 0 : tag - TAG_BASE; // OVERFLOW_ID for overflowed sets
 }
 
-function enableSlotHook(): void {
-  if (hook !== undefined) return;
-  hook = createHook({
+// On from the first label set entered while sampling (or from start() if
+// sets were entered before) until stop(). Turned on inside a callback, the
+// hook misses that callback's `before`, so the slot is set from the current
+// context here; the unmatched `after` finds no entry and changes nothing.
+function updateSlotHook(): void {
+  const want = source === 'slot' && sampling && labelsInUse;
+  if (want === (hook?.enabled ?? false)) return;
+  if (!want) {
+    hook!.hook.disable();
+    hook!.enabled = false;
+    depth = 0;
+    return;
+  }
+  hook ??= { hook: createSlotHook(), enabled: false };
+  depth = 0;
+  const tag = storage.getStore();
+  slot[0] = tag === undefined ? 0 : tag - TAG_BASE;
+  hook.hook.enable();
+  hook.enabled = true;
+}
+
+function createSlotHook(): AsyncHook {
+  return createHook({
     before(asyncId: number) {
       if (depth < STACK_CAPACITY) {
         enteredIds[depth] = asyncId;
@@ -182,10 +228,9 @@ function enableSlotHook(): void {
       }
     },
   });
-  hook.enable();
 }
 
-/** Tests only: the id the signal handler would record if a sample were taken now. */
+/** Tests only: the id the signal handler would record if a sample were taken now (meaningful while sampling). */
 export function _handlerView(): number {
   if (source === 'context-frame') return tryNative()!._readLabelSetId();
   return slot[0]!;

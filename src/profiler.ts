@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import type { Profile as PprofProfile } from 'pprof-format';
 
 import { checkString } from './errors';
-import { chooseSource, labelSlotBuffer, labelSourceInfo } from './label-context';
+import { chooseSource, labelSlotBuffer, labelSourceInfo, setSampling } from './label-context';
 import { labelStats, setOfId } from './label-sets';
 import { native, type NativeStats, type RawProfile } from './native';
 import { resolveOptions, type ResolvedOptions, type StartOptions } from './options';
@@ -172,7 +172,12 @@ export class Profiler {
     }
     this.#stopped = true;
     if (running === this) running = undefined;
-    const raw = native().stop();
+    let raw;
+    try {
+      raw = native().stop();
+    } finally {
+      setSampling(false);
+    }
     this.#finalStats = raw.stats;
     return new Profile(raw, this.#options);
   }
@@ -207,13 +212,19 @@ export function start(options?: StartOptions): Profiler {
   const binding = native();
   const source = chooseSource(); // before sampling: the probe runs JavaScript
   if (resolved.nativeFrames) refreshUnwindTablesOnDlopen();
-  binding.start(
-    labelSlotBuffer,
-    resolved.intervalMicros,
-    resolved.maxSamples,
-    source === 'context-frame',
-    resolved.nativeFrames,
-  );
+  setSampling(true); // the slot is current before the first signal
+  try {
+    binding.start(
+      labelSlotBuffer,
+      resolved.intervalMicros,
+      resolved.maxSamples,
+      source === 'context-frame',
+      resolved.nativeFrames,
+    );
+  } catch (err) {
+    setSampling(false);
+    throw err;
+  }
   running = new Profiler(resolved);
   return running;
 }

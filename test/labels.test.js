@@ -12,6 +12,11 @@ const lp = require('..');
 const internals = require('../dist/labels.js');
 const context = require('../dist/label-context.js');
 
+// What the handler reads matters only while sampling (in slot mode the hook
+// that keeps it current is on only then), so these tests run under a profiler.
+const profiler = lp.start({ nativeFrames: false });
+test.after(() => profiler.stopSync());
+
 function seen() {
   assert.equal(context._handlerView(), internals._currentSetId(), 'what the signal handler would read disagrees with getLabels()');
   return { ...lp.getLabels() };
