@@ -27,7 +27,16 @@ const { renderMarkdown } = require('./lib/report');
 const BENCH_DIR = __dirname;
 const REPO_ROOT = path.join(BENCH_DIR, '..');
 const WORKLOADS = ['cpu', 'http', 'async', 'native'];
-const MICRO_MODES = ['call-plain', 'call-als', 'call-labelprof', 'await-plain', 'await-als', 'await-labelprof'];
+const MICRO_MODES = [
+  'call-plain',
+  'call-als',
+  'call-labelprof',
+  'call-lpprofiling',
+  'await-plain',
+  'await-als',
+  'await-labelprof',
+  'await-lpprofiling',
+];
 
 function usage(message) {
   if (message) process.stderr.write(`bench: ${message}\n`);

@@ -183,6 +183,25 @@ test('bad labels get a TypeError naming the culprit', () => {
   assert.deepEqual(seen(), {});
 });
 
+test('labels already cached are checked as strictly as new ones', () => {
+  const fn = () => lp.getLabels();
+  // The merged set of { a: 'x' } is cached under the empty set from here on.
+  assert.deepEqual(lp.withLabels({ a: 'x' }, fn), { a: 'x' });
+  assert.deepEqual(lp.withLabels({ a: 'x' }, fn), { a: 'x' });
+  assert.throws(() => lp.withLabels({ a: 'x', [Symbol('s')]: 'y' }, fn), { name: 'TypeError', message: /symbol/ });
+  assert.throws(() => lp.withLabels({ a: 'x', b: 2 }, fn), { name: 'TypeError', message: /labels\["b"\]/ });
+  assert.throws(() => lp.withLabels({ a: 'x', '': 'y' }, fn), { name: 'TypeError', message: /empty key/ });
+  const withGetter = { get a() { return 'x'; } };
+  assert.deepEqual(lp.withLabels(withGetter, fn), { a: 'x' });
+  // Key order differs, same set.
+  lp.withLabels({ a: 'x', b: 'y' }, () => assert.equal(lp.withLabels({ b: 'y', a: 'x' }, () => internals._currentSetId()), internals._currentSetId()));
+  // Under a parent, the cached child merges the parent's labels.
+  lp.withLabels({ p: '1' }, () => {
+    assert.deepEqual(lp.withLabels({ a: 'x' }, fn), { p: '1', a: 'x' });
+    assert.deepEqual(lp.withLabels({ a: 'x' }, fn), { p: '1', a: 'x' });
+  });
+});
+
 test('past MAX_LABEL_SETS, labels still work and samples carry labelprof_overflow (child process)', () => {
   const { runJson } = require('./helpers');
   const out = runJson('overflow.js');

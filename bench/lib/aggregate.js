@@ -97,6 +97,7 @@ const PAIRS = [
   ['lp-1k-L', 'dd-1k'],
   ['lp-labels-only', 'als'],
   ['lp-99-L', 'lp-99'],
+  ['als', 'baseline'],
 ];
 
 function pairs(measurements, workloads) {

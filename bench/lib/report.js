@@ -144,10 +144,10 @@ function microTable(micro) {
   const c = (k) => cell(micro[k], 1);
   const diff = (a, b) => (micro[a] && micro[b] ? `${signed(micro[a].median - micro[b].median, 1)} ns (×${(micro[a].median / micro[b].median).toFixed(2)})` : '–');
   return table(
-    ['ns per operation', 'plain', 'AsyncLocalStorage.run', 'labelprof.withLabels', 'withLabels − ALS.run'],
+    ['ns per operation', 'plain', 'AsyncLocalStorage.run', 'labelprof.withLabels', 'withLabels − ALS.run', 'withLabels, profiling at 99 Hz', 'profiling − ALS.run'],
     [
-      ['one call (fn returns 1)', c('call-plain'), c('call-als'), c('call-labelprof'), diff('call-labelprof', 'call-als')],
-      ['one `await null` inside it', c('await-plain'), c('await-als'), c('await-labelprof'), diff('await-labelprof', 'await-als')],
+      ['one call (fn returns 1)', c('call-plain'), c('call-als'), c('call-labelprof'), diff('call-labelprof', 'call-als'), c('call-lpprofiling'), diff('call-lpprofiling', 'call-als')],
+      ['one `await null` inside it', c('await-plain'), c('await-als'), c('await-labelprof'), diff('await-labelprof', 'await-als'), c('await-lpprofiling'), diff('await-lpprofiling', 'await-als')],
     ],
   );
 }
@@ -216,6 +216,15 @@ function targets(summary) {
         (tables.micro?.['await-labelprof'] && tables.micro?.['await-als']
           ? `; one await inside withLabels ${num(tables.micro['await-labelprof'].median, 0)} ns vs ${num(tables.micro['await-als'].median, 0)} ns inside AsyncLocalStorage.run; one call ${num(tables.micro['call-labelprof'].median, 0)} ns vs ${num(tables.micro['call-als'].median, 0)} ns.`
           : '.'),
+    );
+  }
+  const whileProfiling = pair('async', 'lp-99-L', 'lp-99');
+  const alsAlone = pair('async', 'als', 'baseline');
+  if (whileProfiling && alsAlone) {
+    out.push(
+      `  - While profiling (what users pay): labels at 99 Hz take ${ratioCell(whileProfiling.ratios.wallMillis)} the wall time of the same profile without labels; ` +
+        `AsyncLocalStorage alone takes ${ratioCell(alsAlone.ratios.wallMillis)} that of no labels at all` +
+        (tables.micro?.['await-lpprofiling'] ? `; one await inside withLabels while profiling ${num(tables.micro['await-lpprofiling'].median, 0)} ns.` : '.'),
     );
   }
   return out.length > 0 ? `### Targets (reported, not asserted)\n\n${out.join('\n')}\n` : '';

@@ -3,8 +3,10 @@
 //   call-*:  cost of one run(labels, fn) call with a trivial fn: a plain call,
 //            AsyncLocalStorage.run, labelprof.withLabels (no profiler running)
 //   await-*: cost of one `await` inside such a call (the continuation
-//            machinery: promise hooks on Node 20, context frames on Node 24,
-//            plus labelprof's hook keeping its native slot current)
+//            machinery: promise hooks on Node 20, context frames on Node 24)
+//   *-lpprofiling: labelprof.withLabels while a 99 Hz labelprof profile runs
+//            (no native frames), where slot mode (Node 20, 22) adds the hook
+//            that keeps the handler's slot current
 // Reports the median over batches of nanoseconds per operation.
 const { AsyncLocalStorage } = require('node:async_hooks');
 
@@ -16,9 +18,11 @@ if (how === 'plain') run = (labels, fn) => fn();
 else if (how === 'als') {
   const als = new AsyncLocalStorage();
   run = (labels, fn) => als.run(labels, fn);
-} else if (how === 'labelprof') {
+} else if (how === 'labelprof' || how === 'lpprofiling') {
   // eslint-disable-next-line global-require
-  run = require(require('../lib/labelprof-root')).withLabels;
+  const labelprof = require(require('../lib/labelprof-root'));
+  run = labelprof.withLabels;
+  if (how === 'lpprofiling') labelprof.start({ intervalMicros: 10101, nativeFrames: false });
 } else throw new RangeError(`unknown micro mode ${job.mode}`);
 
 const LABELS = [];
