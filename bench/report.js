@@ -1,15 +1,47 @@
 #!/usr/bin/env node
 'use strict';
-// Re-renders the markdown report of a finished run from its JSON:
+// Re-renders the markdown report of finished runs from their JSON:
 //   node bench/report.js bench/results/<file>.json
+//   node bench/report.js --readme <a.json> [<b.json> ...]
+// --readme writes the reports into bench/README.md, between the
+// `<!-- RESULTS -->` and `<!-- /RESULTS -->` markers (headings one level
+// down), so the README's tables are always a rendering of committed JSON.
 const fs = require('node:fs');
+const path = require('node:path');
 const { aggregate } = require('./lib/aggregate');
 const { renderMarkdown } = require('./lib/report');
 
-const file = process.argv[2];
-if (!file) {
-  process.stderr.write('usage: node bench/report.js <results.json>\n');
+function render(file) {
+  const { meta, measurements, long, micro } = JSON.parse(fs.readFileSync(file, 'utf8'));
+  return renderMarkdown(aggregate({ meta, measurements, long, micro }));
+}
+
+const args = process.argv.slice(2);
+const readme = args[0] === '--readme';
+const files = readme ? args.slice(1) : args;
+if (files.length === 0 || (!readme && files.length !== 1)) {
+  process.stderr.write('usage: node bench/report.js <results.json>\n       node bench/report.js --readme <results.json>...\n');
   process.exit(2);
 }
-const { meta, measurements, long, micro } = JSON.parse(fs.readFileSync(file, 'utf8'));
-process.stdout.write(renderMarkdown(aggregate({ meta, measurements, long, micro })));
+if (!readme) {
+  process.stdout.write(render(files[0]));
+} else {
+  const readmePath = path.join(__dirname, 'README.md');
+  const text = fs.readFileSync(readmePath, 'utf8');
+  const open = '<!-- RESULTS -->';
+  const close = '<!-- /RESULTS -->';
+  const a = text.indexOf(open);
+  const b = text.indexOf(close);
+  if (a < 0 || b < a) {
+    process.stderr.write(`bench/README.md needs the markers ${open} and ${close}\n`);
+    process.exit(1);
+  }
+  const body = files
+    .map((f) => {
+      const md = render(f).replace(/^(#+) /gm, '#$1 ');
+      return `${md.trimEnd()}\n\nSource: \`bench/results/${path.basename(f)}\` (re-render with \`node bench/report.js\`).\n`;
+    })
+    .join('\n');
+  fs.writeFileSync(readmePath, `${text.slice(0, a + open.length)}\n\n${body}\n${text.slice(b)}`);
+  process.stdout.write(`bench/README.md: results of ${files.length} run(s) written\n`);
+}

@@ -263,7 +263,7 @@ function renderMarkdown(summary) {
     s += '\n';
   }
   if (tables.micro) {
-    s += `### Micro (${meta.microRuns} run(s), no profiler running)\n\n`;
+    s += `### Micro (${meta.microRuns} run(s); each mode in a fresh process; no profiler running except in the "profiling at 99 Hz" column)\n\n`;
     s += microTable(tables.micro);
     if (tables.microFailed.length > 0) s += `\nFailed: ${tables.microFailed.join('; ')}\n`;
     s += '\n';
