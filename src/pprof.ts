@@ -25,6 +25,13 @@ export interface PprofInput {
   raw: RawProfile;
   intervalMicros: number;
   labelsOf: (labelSetId: number) => Labels;
+  /**
+   * Samples with no JavaScript on the stack (V8 shows only "(program)" or
+   * "(idle)", and no native frame came from JavaScript) get no labels. Slot
+   * mode needs it: its slot keeps the last callback's set until the next one
+   * starts (label-context.ts).
+   */
+  unlabelledOutsideJs?: boolean;
   /** Per sample, the native frames to merge under its JavaScript stack. */
   native?: readonly NativeStackPart[];
   /** Path of the program's own executable (listed first among the mappings). */
@@ -35,7 +42,7 @@ export interface PprofInput {
 // JavaScript stack for native frames to go under.
 const REPLACEABLE_PSEUDO = new Set(['(program)', '(idle)']);
 
-export function toPprof({ raw, intervalMicros, labelsOf, native, mainBinary }: PprofInput): Profile {
+export function toPprof({ raw, intervalMicros, labelsOf, unlabelledOutsideJs, native, mainBinary }: PprofInput): Profile {
   const strings = new StringTable();
   const functions: PprofFunction[] = [];
   const locations: Location[] = [];
@@ -93,14 +100,15 @@ export function toPprof({ raw, intervalMicros, labelsOf, native, mainBinary }: P
   // shows only "(program)" or "(idle)" and the walk never entered
   // JavaScript, the native stack replaces the pseudo-frame (idle becomes the
   // event loop's wait); under "(garbage collector)" they show the GC's work.
+  const isRootPseudo = (node: number): boolean =>
+    raw.nodeParent[node] === 0 && REPLACEABLE_PSEUDO.has(raw.nodeName[node] ?? '');
   const nativeLocations = new NativeLocations(strings, locations, functions);
   const mergedStack = (leaf: number, part: NativeStackPart, gcParent: number): number[] => {
     const nativeIds = part.frames.map((f) => nativeLocations.locationId(f));
     let js = stackOf(leaf);
     // A GC sample goes under the JavaScript stack that triggered its GC.
     if (gcParent >= 0) js = js.concat(stackOf(gcParent));
-    const isRootPseudo = raw.nodeParent[leaf] === 0 && REPLACEABLE_PSEUDO.has(raw.nodeName[leaf] ?? '');
-    if (isRootPseudo && !part.enteredFromJs) return nativeIds;
+    if (isRootPseudo(leaf) && !part.enteredFromJs) return nativeIds;
     // Every Node-API function enters C++ through one shared trampoline, and
     // V8's profiler names that address after whichever Node-API function it
     // saw first: the JavaScript leaf of such a call is a wrong name. The
@@ -140,10 +148,11 @@ export function toPprof({ raw, intervalMicros, labelsOf, native, mainBinary }: P
   const aggregated = new Map<string, Entry>();
   for (let i = 0; i < raw.sampleNode.length; i++) {
     const node = raw.sampleNode[i]!;
-    const labelSet = raw.sampleLabelSet[i]!;
     const part = native?.[i];
     const nativeKey = part === undefined || part.frames.length === 0 ? '' : part.frames.map((f) => f.address).join(',');
     const gcParent = raw.sampleGcParent?.[i] ?? -1;
+    const outsideJs = gcParent < 0 && part?.enteredFromJs !== true && isRootPseudo(node);
+    const labelSet = unlabelledOutsideJs === true && outsideJs ? 0 : raw.sampleLabelSet[i]!;
     const key = `${node}:${labelSet}:${gcParent}:${nativeKey}`;
     let entry = aggregated.get(key);
     if (entry === undefined) {

@@ -99,6 +99,7 @@ export class Profile {
         raw: this.#raw,
         intervalMicros: this.#options.intervalMicros,
         labelsOf: (id) => setOfId(id).labels,
+        unlabelledOutsideJs: this.#raw.stats.labelSource === 'slot',
         native: this.#native,
         mainBinary: mainBinaryPath(),
       });

@@ -64,3 +64,36 @@ test('interleaved concurrent requests: no sample carries another request\'s labe
   for (const k of Object.keys(seen)) assert.ok(seen[k] >= 30, `too few samples for kind ${k}: ${JSON.stringify(seen)}`);
   assert.ok(beforeStart >= 10, `labels set before start(): ${beforeStart} samples`);
 });
+
+// In slot mode the slot keeps the last callback's labels while the event loop
+// waits (the hook sees callbacks start, not end); such samples must still
+// come out without labels, as they do where the handler reads the context
+// frame. Run both ways where this Node has both.
+for (const source of ['default', 'slot']) {
+  test(`time waiting in the event loop carries no labels (label source: ${source})`, () => {
+    const env = source === 'slot' ? { LABELPROF_LABEL_SOURCE: 'slot' } : {};
+    const { file, stats } = runJson('idle-labels.js', { env });
+    const { samples } = readProfile(fs.readFileSync(file));
+    fs.unlinkSync(file);
+    if (source === 'slot') assert.equal(stats.labelSource, 'slot');
+    let burn = 0;
+    let burnLabelled = 0;
+    let outside = 0;
+    const labelledOutside = [];
+    for (const s of samples) {
+      if (s.stack.includes('burnLabelled') || s.stack.includes('labelledTask')) {
+        burn += s.count;
+        if (s.labels.job === 'waits') burnLabelled += s.count;
+      } else if (!s.stack.includes('main') && !s.stack.some((f) => f.includes('processTicksAndRejections') || f.includes('listOnTimeout'))) {
+        // Neither our JavaScript nor Node's: the loop's wait, libuv, the pseudo-frames.
+        outside += s.count;
+        if (Object.keys(s.labels).length > 0) labelledOutside.push(`${s.stack.slice(0, 4).join(' < ')} ${JSON.stringify(s.labels)} x${s.count}`);
+      }
+    }
+    assert.ok(burn >= 100, `too few burn samples: ${burn}`);
+    assert.ok(burnLabelled / burn >= 0.95, `burn samples labelled: ${burnLabelled} of ${burn}`);
+    assert.ok(outside >= 100, `too few samples outside JavaScript: ${outside}`);
+    const labelled = labelledOutside.reduce((n, l) => n + Number(l.slice(l.lastIndexOf('x') + 1)), 0);
+    assert.ok(labelled <= outside * 0.02, `samples outside JavaScript with labels (${labelled} of ${outside}):\n${labelledOutside.join('\n')}`);
+  });
+}
