@@ -162,8 +162,8 @@ export function labelSourceInfo(): { labelSource: LabelSource | 'undecided'; con
 // starts from the event loop or the microtask queue passes it, so the slot is
 // right whenever JavaScript runs. With an `after` hook as well, the
 // promise-heavy bench at 99 Hz with labels took 1.46x @datadog/pprof's time
-// (whose tracer wiring has only `before`); with `before` only, 0.90x
-// (Node 20, 7 and 5 paired rounds). Without `after`, two gaps remain, closed
+// (whose tracer wiring has only `before`); with `before` only, 0.90-0.94x
+// (Node 20, medians of paired rounds in two runs). Without `after`, two gaps remain, closed
 // elsewhere:
 // - Between callbacks (the event loop waiting, libuv, native completions)
 //   the slot still names the last callback's set. No JavaScript runs there,
@@ -185,8 +185,13 @@ function idOfEnteredResource(): number {
       return setOfTag(frame?.get(storage)).id;
     }
   }
+  return idInStorage();
+}
+
+/** The id of the current context's set, straight from the store (OVERFLOW_ID for overflowed sets). */
+function idInStorage(): number {
   const tag = storage.getStore();
-  return tag === undefined ? 0 : tag - TAG_BASE; // OVERFLOW_ID for overflowed sets
+  return tag === undefined ? 0 : tag - TAG_BASE;
 }
 
 // Installed once, the first time slot mode is chosen: AsyncResource.bind
@@ -221,8 +226,7 @@ function updateSlotHook(): void {
     return;
   }
   hook ??= { hook: createHook({ before: () => void (slot[0] = idOfEnteredResource()) }), enabled: false };
-  const tag = storage.getStore();
-  slot[0] = tag === undefined ? 0 : tag - TAG_BASE;
+  slot[0] = idInStorage();
   hook.hook.enable();
   hook.enabled = true;
 }
