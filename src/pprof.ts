@@ -151,8 +151,8 @@ export function toPprof({ raw, intervalMicros, labelsOf, unlabelledOutsideJs, na
     const part = native?.[i];
     const nativeKey = part === undefined || part.frames.length === 0 ? '' : part.frames.map((f) => f.address).join(',');
     const gcParent = raw.sampleGcParent?.[i] ?? -1;
-    const outsideJs = gcParent < 0 && part?.enteredFromJs !== true && isRootPseudo(node);
-    const labelSet = unlabelledOutsideJs === true && outsideJs ? 0 : raw.sampleLabelSet[i]!;
+    const outsideJs = unlabelledOutsideJs === true && gcParent < 0 && part?.enteredFromJs !== true && isRootPseudo(node);
+    const labelSet = outsideJs ? 0 : raw.sampleLabelSet[i]!;
     const key = `${node}:${labelSet}:${gcParent}:${nativeKey}`;
     let entry = aggregated.get(key);
     if (entry === undefined) {

@@ -69,7 +69,10 @@ function rng(seed) {
 // OSR-compiles hashLoop's loop on the first long call and then deoptimizes
 // at the code after the loop ("insufficient type feedback"), ~200 times per
 // run of the cpu workload: a deopt loop whose cost depends on how the caller
-// happened to be compiled, which is noise, not profiler overhead.
+// happened to be compiled, which is noise, not profiler overhead. With it,
+// `--trace-deopt` runs of the cpu workload on Node 24 showed one or two
+// deopts. It does not remove the other inlining effect on Node 24 (a
+// wrapper's size decides whether the unit is inlined; bench/README.md).
 let warm = false;
 function warmUp() {
   if (warm) return;
