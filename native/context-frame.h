@@ -10,8 +10,10 @@
 //   isolate + kContinuationPreservedEmbedderDataOffset -> AsyncContextFrame
 //   (a JSMap) -> its OrderedHashMap -> entries (key, value, chain)
 //
-// and takes the value that is a Smi in labelprof's tag range (see
-// src/labels.ts: every label set's store value is TAG_BASE + id).
+// and takes the value that is one of labelprof's LabelSet objects: a plain
+// JS object whose first two in-object fields are the Smis `magic` and
+// `tag` = tag base + id (src/label-sets.ts; JavaScript passes both numbers
+// to Probe, so they are defined once).
 //
 // The layout is V8's, not a public API, so nothing relies on it unproven:
 // Probe() checks it against a frame JavaScript just made, and start() falls
@@ -29,15 +31,26 @@
 
 namespace labelprof {
 
-// Must match TAG_BASE in src/labels.ts.
-constexpr int64_t kLabelSetTagBase = 0x4C500000;
-constexpr int64_t kLabelSetTagLimit = kLabelSetTagBase + (1 << 20);
+// Label-set ids the handler accepts: [0, kLabelSetIdLimit).
+constexpr int64_t kLabelSetIdLimit = 1 << 20;
+
+// Where a LabelSet keeps what the handler reads; learned by Probe.
+struct StoreLayout {
+  uintptr_t table_map = 0;     // OrderedHashMap's map: a read-only root
+  uint16_t instance_type = 0;  // the LabelSet's map's instance type
+  int magic_index = 0;         // word index of `magic` in the object
+  int tag_index = 0;           // word index of `tag`
+  int64_t magic = 0;
+  int64_t tag_base = 0;
+};
 
 class ContextFrameReader {
  public:
-  // Isolate thread. Learns the table map from the current CPED and checks
-  // that reading it yields `expected_id`. On failure, says why.
-  bool Probe(v8::Isolate* isolate, int32_t expected_id, std::string* why);
+  // Isolate thread, inside storage.run(probe LabelSet). Learns the table map
+  // and the LabelSet layout from the current CPED and checks that reading it
+  // yields `expected_id`. On failure, says why.
+  bool Probe(v8::Isolate* isolate, int32_t expected_id, int32_t magic, int32_t tag_base,
+             std::string* why);
 
   // Isolate thread: install / remove the GC callbacks that guard reads.
   void Attach();
@@ -55,7 +68,7 @@ class ContextFrameReader {
   int32_t ReadNow() const;
 
   v8::Isolate* isolate_ = nullptr;
-  uintptr_t table_map_ = 0;  // OrderedHashMap's map: a read-only root
+  StoreLayout layout_;
   std::atomic<bool> in_gc_{false};
   std::atomic<int32_t> gc_label_{0};
   bool attached_ = false;

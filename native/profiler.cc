@@ -273,13 +273,15 @@ Napi::Value ProfilerInstance::JS_stop(const Napi::CallbackInfo& info) {
 
 Napi::Value ProfilerInstance::JS_probeContextFrame(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsNumber()) {
-    Napi::TypeError::New(env, "probeContextFrame(expectedId)").ThrowAsJavaScriptException();
+  if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber()) {
+    Napi::TypeError::New(env, "probeContextFrame(expectedId, magic, tagBase)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   if (profiling_) return Napi::String::New(env, "a profile is running");
   std::string why;
-  if (frames_.Probe(v8::Isolate::GetCurrent(), info[0].As<Napi::Number>().Int32Value(), &why)) {
+  if (frames_.Probe(v8::Isolate::GetCurrent(), info[0].As<Napi::Number>().Int32Value(),
+                    info[1].As<Napi::Number>().Int32Value(), info[2].As<Napi::Number>().Int32Value(),
+                    &why)) {
     return env.Null();
   }
   return Napi::String::New(env, why);

@@ -24,8 +24,9 @@ class ProfilerInstance {
   explicit ProfilerInstance(v8::Isolate* isolate) : v8_(isolate) {}
   ~ProfilerInstance();
 
-  // JS_probeContextFrame(expectedId) -> null if labels can be read from the
-  // AsyncContextFrame, else why not. Call inside storage.run(TAG_BASE + id).
+  // JS_probeContextFrame(expectedId, magic, tagBase) -> null if labels can be
+  // read from the AsyncContextFrame, else why not. Call inside
+  // storage.run(new LabelSet(expectedId)).
   Napi::Value JS_probeContextFrame(const Napi::CallbackInfo& info);
   // _readLabelSetId() -> what the handler would read from the frame now (tests)
   Napi::Value JS__readLabelSetId(const Napi::CallbackInfo& info);

@@ -2,9 +2,9 @@
 // continuations, and how the SIGPROF handler learns it.
 //
 // The current set lives in an AsyncLocalStorage, whose store value is the
-// number TAG_BASE + id: AsyncLocalStorage carries it across await, promise
-// chains, timers, setImmediate, process.nextTick and AsyncResource. The
-// handler cannot call JavaScript, so it learns the id one of two ways:
+// LabelSet object (label-sets.ts): AsyncLocalStorage carries it across await,
+// promise chains, timers, setImmediate, process.nextTick and AsyncResource.
+// The handler cannot call JavaScript, so it learns the id one of two ways:
 //
 // - "context-frame" (Node 24+, and 22 with --experimental-async-context-frame):
 //   AsyncLocalStorage is backed by an AsyncContextFrame that V8 itself saves
@@ -28,16 +28,14 @@ import {
   type AsyncHook,
 } from 'node:async_hooks';
 
-import { EMPTY, OVERFLOW_ID, setOfId, type LabelSet } from './label-sets';
+import { EMPTY, LabelSet, setOnSetFreed, STORE_MAGIC, TAG_BASE } from './label-sets';
 import { tryNative } from './native';
 
-/** Must match kLabelSetTagBase in native/context-frame.h. */
-const TAG_BASE = 0x4c500000;
 const PROBE_ID = 1 << 19;
 
-const storage = new AsyncLocalStorage<number>();
-// Only label sets past the cap live here (they have no id of their own).
-const overflowStorage = new AsyncLocalStorage<LabelSet>();
+// The store value is the LabelSet itself: AsyncLocalStorage's contexts are
+// then what keeps a set alive (label-sets.ts frees its id when none does).
+const storage = new AsyncLocalStorage<LabelSet>();
 
 /**
  * Native memory the SIGPROF handler reads in slot mode: slot[0] is the id of
@@ -46,6 +44,12 @@ const overflowStorage = new AsyncLocalStorage<LabelSet>();
  */
 export const labelSlotBuffer = new ArrayBuffer(16);
 const slot = new Int32Array(labelSlotBuffer);
+
+// A freed set's id may be reused: the slot must not keep naming it (slot mode
+// leaves the last callback's id in the slot while the loop waits).
+setOnSetFreed((id) => {
+  if (slot[0] === id) slot[0] = 0;
+});
 
 export type LabelSource = 'context-frame' | 'slot';
 let source: LabelSource | undefined;
@@ -57,14 +61,8 @@ let sampling = false;
 
 // --- reading the current set ----------------------------------------------
 
-function setOfTag(tag: number | undefined): LabelSet {
-  if (tag === undefined) return EMPTY;
-  const id = tag - TAG_BASE;
-  return id === OVERFLOW_ID ? overflowStorage.getStore() ?? EMPTY : setOfId(id);
-}
-
 export function currentSet(): LabelSet {
-  return setOfTag(storage.getStore());
+  return storage.getStore() ?? EMPTY;
 }
 
 // --- entering a set -------------------------------------------------------
@@ -83,20 +81,15 @@ function runWithSlot<T>(id: number, fn: () => T): T {
 export function runWith<T>(set: LabelSet, fn: () => T): T {
   if (source === undefined) chooseSource();
   if (!labelsInUse && set.id !== 0) noteLabelsInUse();
-  const tag = TAG_BASE + set.id;
-  if (set.id === OVERFLOW_ID) {
-    return storage.run(tag, () => overflowStorage.run(set, () => runWithSlot(set.id, fn)));
-  }
-  if (source === 'context-frame') return storage.run(tag, fn);
-  return storage.run(tag, runWithSlot, set.id, fn) as T;
+  if (source === 'context-frame') return storage.run(set, fn);
+  return storage.run(set, runWithSlot, set.id, fn) as T;
 }
 
 /** Makes `set` the label set of the current async context from here on. */
 export function enterWith(set: LabelSet): void {
   if (source === undefined) chooseSource();
   if (!labelsInUse && set.id !== 0) noteLabelsInUse();
-  storage.enterWith(TAG_BASE + set.id);
-  if (set.id === OVERFLOW_ID) overflowStorage.enterWith(set);
+  storage.enterWith(set);
   slot[0] = set.id;
 }
 
@@ -131,7 +124,7 @@ export function chooseSource(): LabelSource {
     const binding = tryNative();
     const why = binding === undefined
       ? 'the addon did not load'
-      : storage.run(TAG_BASE + PROBE_ID, () => binding.probeContextFrame(PROBE_ID));
+      : storage.run(new LabelSet(PROBE_ID, EMPTY.labels), () => binding.probeContextFrame(PROBE_ID, STORE_MAGIC, TAG_BASE));
     if (why === null) source = 'context-frame';
     else frameProbeFailure = why;
   }
@@ -181,17 +174,16 @@ function idOfEnteredResource(): number {
   if (frameSymbol !== undefined) {
     const resource = executionAsyncResource() as Record<symbol, unknown>;
     if (resource !== undefined && resource !== null && Object.prototype.hasOwnProperty.call(resource, frameSymbol)) {
-      const frame = resource[frameSymbol] as Map<unknown, number> | undefined;
-      return setOfTag(frame?.get(storage)).id;
+      const frame = resource[frameSymbol] as Map<unknown, LabelSet> | undefined;
+      return frame?.get(storage)?.id ?? 0;
     }
   }
   return idInStorage();
 }
 
-/** The id of the current context's set, straight from the store (OVERFLOW_ID for overflowed sets). */
+/** The id of the current context's set (OVERFLOW_ID for overflowed sets). */
 function idInStorage(): number {
-  const tag = storage.getStore();
-  return tag === undefined ? 0 : tag - TAG_BASE;
+  return storage.getStore()?.id ?? 0;
 }
 
 // Installed once, the first time slot mode is chosen: AsyncResource.bind

@@ -1,56 +1,182 @@
-// Label sets: validation, and interning to the small integer ids the signal
-// handler records. Pure bookkeeping; propagation is in label-context.ts.
+// Label sets: validation, interning, and the lifetime of the small integer
+// ids the signal handler records. Pure bookkeeping; propagation is in
+// label-context.ts.
+//
+// A label set's id is reusable once no code can run under the set any more
+// and no sample that recorded it is still waiting to be assembled:
+// - "no code can run under it": the LabelSet object is what
+//   AsyncLocalStorage carries, so once no async context holds it, the
+//   garbage collector frees it and a FinalizationRegistry tells us. The
+//   interning table holds sets weakly.
+// - "no sample waits": samples are assembled in batches (a profile, a
+//   period); ids freed while a batch was being recorded are reused only after
+//   that batch was assembled (its labels resolved). See retire/assembled.
+// So a service that gives every span its own `span_id` label interns as many
+// sets as it has spans alive, not as many as it ever had.
 import { invalidType, isPlainObject } from './errors';
 
 export type Labels = Readonly<Record<string, string>>;
 
-export interface LabelSet {
-  /** Interned id, what the signal handler records; see MAX_LABEL_SETS. */
+/**
+ * Must match kStoreMagic and kLabelSetTagBase in native/context-frame.h. The
+ * handler recognises a LabelSet in the AsyncContextFrame (Node 22+) by a Smi
+ * `magic` in its first in-object field and reads its `tag` from the second.
+ */
+export const STORE_MAGIC = 0x4c50f00d;
+export const TAG_BASE = 0x4c500000;
+/** Ids the native side accepts: [0, TAG_LIMIT - TAG_BASE). */
+const ID_LIMIT = 1 << 20;
+
+/**
+ * An interned label set: what AsyncLocalStorage carries. Field order is
+ * layout: `magic` and `tag` must stay the first two fields (see
+ * native/context-frame.cc), and every instance is made by this constructor
+ * with the same field types, so all share one hidden class.
+ */
+export class LabelSet {
+  readonly magic: number;
+  readonly tag: number;
   readonly id: number;
   readonly labels: Labels;
+  constructor(id: number, labels: Labels) {
+    this.magic = STORE_MAGIC;
+    this.tag = TAG_BASE + id;
+    this.id = id;
+    this.labels = labels;
+  }
 }
 
 /**
- * Distinct label sets interned per thread. Past it, new label sets still work
- * for getLabels() and propagation, but samples taken under them carry the
- * single label `labelprof_overflow="true"` instead, and stats count them.
- * Interned sets are never freed: each costs its labels' strings once.
+ * Label sets alive at the same moment, per thread. Past it, new label sets
+ * still work for getLabels() and propagation, but samples taken under them
+ * carry the single label `labelprof_overflow="true"`, and stats count them.
+ * Sets whose code can no longer run are freed (after a garbage collection),
+ * so this caps concurrency, not a process's lifetime.
  */
-export const MAX_LABEL_SETS = 16384;
+export const MAX_LABEL_SETS = 262144;
+let maxLiveSets = MAX_LABEL_SETS;
+
 export const OVERFLOW_LABELS: Labels = Object.freeze({ labelprof_overflow: 'true' });
 export const OVERFLOW_ID = 1;
-export const EMPTY: LabelSet = Object.freeze({ id: 0, labels: Object.freeze({}) });
+export const EMPTY = new LabelSet(0, Object.freeze({}));
+const FIRST_ID = 2;
 
-const sets: LabelSet[] = [EMPTY, Object.freeze({ id: OVERFLOW_ID, labels: OVERFLOW_LABELS })];
-const setsByKey = new Map<string, LabelSet>([['', EMPTY]]);
+// id -> labels, for every id handed out and not yet reused. Resolving a
+// recorded id goes through here, so an id keeps its labels until reuse.
+const labelsById: Labels[] = [EMPTY.labels, OVERFLOW_LABELS];
+// Canonical key -> the live set with those labels (weakly: the table must not
+// keep a set alive).
+const setsByKey = new Map<string, WeakRef<LabelSet>>();
+const keyById: (string | undefined)[] = [];
+const freeIds: number[] = [];
+let nextId = FIRST_ID;
+let live = 0;
+let created = 0;
 let overflowCount = 0;
 
+// --- batches of samples and id reuse ---------------------------------------
+//
+// `recording` is the number of the batch the handler writes now; a batch is
+// the records between two cuts (profile start, period boundary, stop).
+// `assembledThrough` is the last batch whose labels were resolved. An id
+// freed while batch b was recording may sit in batches up to b.
+let recording = 0;
+let assembledThrough = 0;
+const retiring: { id: number; batch: number }[] = [];
+
+function release(id: number): void {
+  const key = keyById[id];
+  if (key !== undefined && setsByKey.get(key)?.deref() === undefined) setsByKey.delete(key);
+  keyById[id] = undefined;
+  freeIds.push(id);
+}
+
+const registry = new FinalizationRegistry<number>((id) => {
+  live--;
+  onSetFreed?.(id);
+  if (assembledThrough >= recording) release(id);
+  else retiring.push({ id, batch: recording });
+});
+
+/** label-context.ts: clear the native slot if it names a freed set. */
+let onSetFreed: ((id: number) => void) | undefined;
+export function setOnSetFreed(fn: (id: number) => void): void {
+  onSetFreed = fn;
+}
+
+/** The handler starts a new batch (start(), a period boundary); returns its number. */
+export function beginBatch(): number {
+  return ++recording;
+}
+
+/** Batches up to `batch` are assembled: ids freed while they recorded can be reused. */
+export function batchAssembled(batch: number): void {
+  if (batch > assembledThrough) assembledThrough = batch;
+  let kept = 0;
+  for (const r of retiring) {
+    if (r.batch <= assembledThrough) release(r.id);
+    else retiring[kept++] = r;
+  }
+  retiring.length = kept;
+}
+
+// --- interning ---------------------------------------------------------------
+
+// Unambiguous whatever the strings hold (NUL included): each key and value is
+// prefixed by its length.
 function keyOf(labels: Labels): string {
   const keys = Object.keys(labels).sort();
   let key = '';
-  for (const k of keys) key += `${k}\u0000${labels[k]}\u0000`;
+  for (const k of keys) {
+    const v = labels[k]!;
+    key += `${k.length}:${k}${v.length}:${v}`;
+  }
   return key;
+}
+
+function allocateId(): number | undefined {
+  if (live >= maxLiveSets) return undefined;
+  const id = freeIds.pop() ?? (nextId < ID_LIMIT ? nextId++ : undefined);
+  return id;
 }
 
 /** The interned set of `labels` (which it freezes), or a fresh overflow set past the cap. */
 export function intern(labels: Record<string, string>): LabelSet {
-  const key = keyOf(labels);
-  const found = setsByKey.get(key);
-  if (found !== undefined) return found;
-  const frozen = Object.freeze(labels);
-  if (sets.length >= MAX_LABEL_SETS) {
-    overflowCount++;
-    return Object.freeze({ id: OVERFLOW_ID, labels: frozen });
-  }
-  const set = Object.freeze({ id: sets.length, labels: frozen });
-  sets.push(set);
-  setsByKey.set(key, set);
-  return set;
+  return internKeyed(labels, keyOf(labels)).set;
 }
 
-/** The interned set with this id (the overflow set for OVERFLOW_ID). */
-export function setOfId(id: number): LabelSet {
-  return sets[id] ?? EMPTY;
+function internKeyed(labels: Record<string, string>, key: string): { set: LabelSet; seenBefore: boolean } {
+  if (key === '') return { set: EMPTY, seenBefore: true };
+  const found = setsByKey.get(key)?.deref();
+  if (found !== undefined) return { set: found, seenBefore: true };
+  const frozen = Object.freeze(labels);
+  const id = allocateId();
+  if (id === undefined) {
+    overflowCount++;
+    return { set: new LabelSet(OVERFLOW_ID, frozen), seenBefore: false };
+  }
+  const set = new LabelSet(id, frozen);
+  labelsById[id] = frozen;
+  keyById[id] = key;
+  setsByKey.set(key, new WeakRef(set));
+  registry.register(set, id);
+  live++;
+  created++;
+  return { set, seenBefore: false };
+}
+
+/** The labels of the set that had `id` when it was recorded (valid until the batch is assembled). */
+export function labelsOfId(id: number): Labels {
+  return labelsById[id] ?? EMPTY.labels;
+}
+
+/** Defines `key` on `out` even when it is "__proto__" (plain assignment would set the prototype). */
+function defineLabel(out: Record<string, string>, key: string, value: string): void {
+  if (key === '__proto__') {
+    Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    out[key] = value;
+  }
 }
 
 /** Throws a TypeError naming the culprit unless `labels` is an object of non-empty string keys and string values. */
@@ -67,7 +193,7 @@ export function checkLabels(name: string, labels: unknown): Record<string, strin
     if (typeof value !== 'string') {
       throw invalidType(`${name}[${JSON.stringify(key)}]`, 'a string label value', value);
     }
-    out[key] = value;
+    defineLabel(out, key, value);
   }
   if (Object.getOwnPropertySymbols(labels).length > 0) {
     throw new TypeError(`Expected string label keys in ${name} but received a symbol key`);
@@ -82,15 +208,19 @@ export function checkLabels(name: string, labels: unknown): Record<string, strin
 // no validation allocations, no merge, no sort, no key string to build and
 // hash (that cost ~500 ns on Node 20). Only validated labels are inserted, so
 // bad input always misses and reaches checkLabels, which names the culprit.
+//
+// A set is cached on its second sight only: a span id is seen once, and
+// caching it would keep its set alive and crowd out the sets that repeat.
+// Tries hang off the parent object (a WeakMap), since ids are reused.
 interface TrieNode {
   next: Map<string, Map<unknown, TrieNode>> | undefined;
   set: LabelSet | undefined;
 }
 const MAX_CHILDREN_CACHED = 256; // merged sets cached per parent
-const childTries = new Map<number, { root: TrieNode; size: number }>();
+const childTries = new WeakMap<LabelSet, { root: TrieNode; size: number }>();
 
 function cachedChild(parent: LabelSet, labels: Record<string, unknown>): LabelSet | undefined {
-  let node = childTries.get(parent.id)?.root;
+  let node = childTries.get(parent)?.root;
   // for-in rather than Object.keys: no array allocated. A plain object's
   // prototype has no enumerable properties unless someone added one, and
   // then the path misses and the slow path decides.
@@ -103,8 +233,8 @@ function cachedChild(parent: LabelSet, labels: Record<string, unknown>): LabelSe
 }
 
 function cacheChild(parent: LabelSet, labels: Record<string, string>, set: LabelSet): void {
-  let trie = childTries.get(parent.id);
-  if (trie === undefined) childTries.set(parent.id, (trie = { root: { next: undefined, set: undefined }, size: 0 }));
+  let trie = childTries.get(parent);
+  if (trie === undefined) childTries.set(parent, (trie = { root: { next: undefined, set: undefined }, size: 0 }));
   if (trie.size >= MAX_CHILDREN_CACHED) return;
   let node = trie.root;
   for (const k of Object.keys(labels)) {
@@ -127,11 +257,34 @@ export function mergedSet(parent: LabelSet, labels: Record<string, string>): Lab
     if (hit !== undefined) return hit;
   }
   const checked = checkLabels('labels', labels);
-  const set = intern({ ...parent.labels, ...checked });
-  if (cacheable && set.id !== OVERFLOW_ID) cacheChild(parent, checked, set);
+  const merged: Record<string, string> = { ...parent.labels };
+  for (const k of Object.keys(checked)) defineLabel(merged, k, checked[k]!);
+  const { set, seenBefore } = internKeyed(merged, keyOf(merged));
+  if (cacheable && seenBefore && set.id !== OVERFLOW_ID) cacheChild(parent, checked, set);
   return set;
 }
 
-export function labelStats(): { labelSets: number; labelSetsOverflowed: number } {
-  return { labelSets: sets.length - 2, labelSetsOverflowed: overflowCount };
+export interface LabelSetStats {
+  /** Label sets alive now (interned and not yet freed) on this thread. */
+  labelSets: number;
+  /** Label sets interned since the process started, on this thread. */
+  labelSetsCreated: number;
+  /** Label sets that found MAX_LABEL_SETS alive already (their samples carry labelprof_overflow). */
+  labelSetsOverflowed: number;
+  /** Freed sets whose ids wait for the samples that may hold them to be assembled. */
+  labelSetsRetiring: number;
+}
+
+export function labelStats(): LabelSetStats {
+  return {
+    labelSets: live,
+    labelSetsCreated: created,
+    labelSetsOverflowed: overflowCount,
+    labelSetsRetiring: retiring.length,
+  };
+}
+
+/** Tests only: lower the cap on live sets (undefined restores MAX_LABEL_SETS). */
+export function _setMaxLiveLabelSets(max: number | undefined): void {
+  maxLiveSets = max ?? MAX_LABEL_SETS;
 }

@@ -81,8 +81,8 @@ export interface NativeBinding {
   refreshUnwindTables(): string | null;
   /** C++ names demangled, one per input. */
   demangle(names: string[]): string[];
-  /** Inside storage.run(TAG_BASE + expectedId): null if the handler can read labels from the AsyncContextFrame, else why not. */
-  probeContextFrame(expectedId: number): string | null;
+  /** Inside storage.run(new LabelSet(expectedId)): null if the handler can read labels from the AsyncContextFrame, else why not. */
+  probeContextFrame(expectedId: number, magic: number, tagBase: number): string | null;
   /** Tests only: what the handler would read from the AsyncContextFrame now. */
   _readLabelSetId(): number;
   stop(): RawProfile;

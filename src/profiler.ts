@@ -6,7 +6,7 @@ import type { Profile as PprofProfile } from 'pprof-format';
 
 import { checkString } from './errors';
 import { chooseSource, labelSlotBuffer, labelSourceInfo, setSampling } from './label-context';
-import { labelStats, setOfId } from './label-sets';
+import { batchAssembled, beginBatch, labelsOfId, labelStats, type Labels } from './label-sets';
 import { native, type NativeStats, type RawProfile } from './native';
 import { resolveOptions, type ResolvedOptions, type StartOptions } from './options';
 import { nativeFramesOfSamples, type NativeStackPart } from './native-frames';
@@ -64,6 +64,8 @@ export class Profile {
   readonly #raw: RawProfile;
   readonly #options: ResolvedOptions;
   readonly #native: NativeStackPart[] | undefined;
+  // Label-set ids are reused once their sets are gone: resolved now.
+  readonly #labels = new Map<number, Labels>();
   #pprof: PprofProfile | undefined;
 
   /** @internal */
@@ -71,6 +73,7 @@ export class Profile {
     this.#raw = raw;
     this.#options = options;
     this.#native = symbolizeNativeFrames(raw);
+    for (const id of raw.sampleLabelSet) if (!this.#labels.has(id)) this.#labels.set(id, labelsOfId(id));
   }
 
   /** Number of samples (V8's, after dropping the one taken before our handler). */
@@ -98,7 +101,7 @@ export class Profile {
       this.#pprof = toPprof({
         raw: this.#raw,
         intervalMicros: this.#options.intervalMicros,
-        labelsOf: (id) => setOfId(id).labels,
+        labelsOf: (id) => this.#labels.get(id) ?? {},
         unlabelledOutsideJs: this.#raw.stats.labelSource === 'slot',
         native: this.#native,
         mainBinary: mainBinaryPath(),
@@ -137,10 +140,12 @@ export class Profiler {
   readonly #options: ResolvedOptions;
   #stopped = false;
   #finalStats: NativeStats | undefined;
+  readonly #batch: number;
 
   /** @internal use start() */
-  constructor(options: ResolvedOptions) {
+  constructor(options: ResolvedOptions, batch: number) {
     this.#options = options;
+    this.#batch = batch;
   }
 
   get intervalMicros(): number {
@@ -180,7 +185,9 @@ export class Profiler {
       setSampling(false);
     }
     this.#finalStats = raw.stats;
-    return new Profile(raw, this.#options);
+    const profile = new Profile(raw, this.#options);
+    batchAssembled(this.#batch);
+    return profile;
   }
 
   /** Samples taken, matched, dropped, and what the handler cost; live while running, final after stop. */
@@ -214,6 +221,7 @@ export function start(options?: StartOptions): Profiler {
   const source = chooseSource(); // before sampling: the probe runs JavaScript
   if (resolved.nativeFrames) refreshUnwindTablesOnDlopen();
   setSampling(true); // the slot is current before the first signal
+  const batch = beginBatch();
   try {
     binding.start(
       labelSlotBuffer,
@@ -224,9 +232,10 @@ export function start(options?: StartOptions): Profiler {
     );
   } catch (err) {
     setSampling(false);
+    batchAssembled(batch);
     throw err;
   }
-  running = new Profiler(resolved);
+  running = new Profiler(resolved, batch);
   return running;
 }
 

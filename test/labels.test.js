@@ -202,12 +202,15 @@ test('labels already cached are checked as strictly as new ones', () => {
   });
 });
 
-test('past MAX_LABEL_SETS, labels still work and samples carry labelprof_overflow (child process)', () => {
+test('past the cap on live label sets, labels still work, samples carry labelprof_overflow, and freed sets make room (child process)', () => {
   const { runJson } = require('./helpers');
-  const out = runJson('overflow.js');
+  const out = runJson('overflow.js', { nodeArgs: ['--expose-gc'] });
   assert.deepEqual(out.seen, { request: 'past-the-cap' });
-  assert.equal(out.labelSets, lp.MAX_LABEL_SETS - 2);
+  assert.equal(out.labelSetsAtCap, 1000, JSON.stringify(out));
   assert.ok(out.overflowed >= 100, JSON.stringify(out));
   assert.ok(out.burnSamples >= 20, JSON.stringify(out));
   assert.deepEqual(out.burnLabels, [JSON.stringify({ labelprof_overflow: 'true' })]);
+  // After the gated sets were collected, a new set gets its own id again.
+  assert.ok(out.labelSetsAfter < 50, JSON.stringify(out));
+  assert.deepEqual(out.afterLabels, [JSON.stringify({ request: 'after' })]);
 });
