@@ -21,6 +21,8 @@ ProfilerInstance* Instance(const Napi::CallbackInfo& info) {
   }
 LABELPROF_METHOD(JS_start)
 LABELPROF_METHOD(JS_stop)
+LABELPROF_METHOD(JS_cut)
+LABELPROF_METHOD(JS_collect)
 LABELPROF_METHOD(JS_stats)
 LABELPROF_METHOD(JS_isProfiling)
 LABELPROF_METHOD(JS_probeContextFrame)
@@ -33,6 +35,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // Native exports (src/native.ts holds their types):
   exports.Set("start", Napi::Function::New(env, JS_start, "start"));
   exports.Set("stop", Napi::Function::New(env, JS_stop, "stop"));
+  exports.Set("cut", Napi::Function::New(env, JS_cut, "cut"));
+  exports.Set("collect", Napi::Function::New(env, JS_collect, "collect"));
   exports.Set("stats", Napi::Function::New(env, JS_stats, "stats"));
   exports.Set("isProfiling", Napi::Function::New(env, JS_isProfiling, "isProfiling"));
   exports.Set("probeContextFrame",

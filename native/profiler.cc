@@ -93,19 +93,19 @@ void ProfilerInstance::StopSampling() {
   profiling_ = false;
 }
 
-ProfilerStats ProfilerInstance::LiveStats() const {
+ProfilerStats ProfilerInstance::StatsOfRing(const SampleRing& ring) const {
   ProfilerStats s;
-  const uint32_t records = sampler_.ring.count();
-  s.dropped = sampler_.ring.dropped();
+  const uint32_t records = ring.count();
+  s.dropped = ring.dropped();
   std::vector<uint32_t> costs;
   costs.reserve(records);
   for (uint32_t i = 0; i < records; i++) {
-    if (sampler_.ring.at(i).flags & kRecordMarkers) {
-      if (sampler_.ring.at(i).flags & kRecordGcStart) s.gcs++;
+    if (ring.at(i).flags & kRecordMarkers) {
+      if (ring.at(i).flags & kRecordGcStart) s.gcs++;
       continue;
     }
     s.recorded++;
-    uint32_t c = sampler_.ring.at(i).handler_nanos;
+    uint32_t c = ring.at(i).handler_nanos;
     costs.push_back(c);
     s.handler_total_nanos += c;
     s.handler_max_nanos = std::max(s.handler_max_nanos, c);
@@ -121,6 +121,38 @@ ProfilerStats ProfilerInstance::LiveStats() const {
   s.native_frames = sampler_.native_frames;
   s.unwind_error = unwind_error_;
   return s;
+}
+
+ProfilerStats ProfilerInstance::LiveStats() const { return StatsOfRing(sampler_.ring); }
+
+Napi::Object ProfilerInstance::AssembleToObject(Napi::Env env, const FlatProfile& flat,
+                                                const SampleRing& ring, const Period& period,
+                                                int64_t end_nanos, ProfilerStats* stats) {
+  SampleColumns samples = AssembleSamples(
+      {flat, ring, period.begin_nanos, end_nanos, period.begin_cpu_nanos, sampler_.native_frames},
+      stats);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("startNanos", static_cast<double>(period.begin_nanos + epoch_offset_nanos_));
+  out.Set("durationNanos", static_cast<double>(end_nanos - period.begin_nanos));
+  out.Set("nodeParent", ToTypedArray<int32_t, Napi::Int32Array>(env, flat.node_parent));
+  out.Set("nodeLine", ToTypedArray<int32_t, Napi::Int32Array>(env, flat.node_line));
+  out.Set("nodeHitLine", ToTypedArray<int32_t, Napi::Int32Array>(env, flat.node_hit_line));
+  out.Set("nodeColumn", ToTypedArray<int32_t, Napi::Int32Array>(env, flat.node_column));
+  out.Set("nodeScriptId", ToTypedArray<int32_t, Napi::Int32Array>(env, flat.node_script_id));
+  out.Set("nodeName", ToStringArray(env, flat.node_name));
+  out.Set("nodeUrl", ToStringArray(env, flat.node_url));
+  out.Set("sampleNode", ToTypedArray<int32_t, Napi::Int32Array>(env, samples.node));
+  out.Set("sampleLabelSet", ToTypedArray<int32_t, Napi::Int32Array>(env, samples.label));
+  out.Set("sampleCpuNanos", ToTypedArray<double, Napi::Float64Array>(env, samples.cpu_nanos));
+  out.Set("sampleWallNanos", ToTypedArray<double, Napi::Float64Array>(env, samples.wall_nanos));
+  if (sampler_.native_frames) {
+    out.Set("sampleGcParent", ToTypedArray<int32_t, Napi::Int32Array>(env, samples.gc_parent));
+    out.Set("samplePcsStart", ToTypedArray<uint32_t, Napi::Uint32Array>(env, samples.pcs_start));
+    out.Set("samplePcsCount", ToTypedArray<uint32_t, Napi::Uint32Array>(env, samples.pcs_count));
+    out.Set("pcs", ToTypedArray<double, Napi::Float64Array>(env, samples.pcs));
+  }
+  out.Set("stats", StatsToObject(env, *stats));
+  return out;
 }
 
 void ProfilerInstance::MarkGc(uint16_t kind) {
@@ -184,8 +216,13 @@ Napi::Value ProfilerInstance::JS_start(const Napi::CallbackInfo& info) {
   sampler_.label_slot = static_cast<const volatile int32_t*>(slot.Data());
   sampler_.thread = pthread_self();
   sampler_.frames = use_frames ? &frames_ : nullptr;
-  // Allocates: before any signal is ours.
-  sampler_.ring.Reset(max_samples, native_frames ? std::min(max_samples, kMaxSamplesWithPcs) * kAveragePcsPerSample : 0);
+  // Reserves memory: before any signal is ours.
+  if (!sampler_.ring.Reset(max_samples, native_frames ? max_samples * kAveragePcsPerSample : 0)) {
+    Napi::Error::New(env, "could not reserve memory for " + std::to_string(max_samples) +
+                              " samples: lower maxSamples")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
   unwind_error_.clear();
   if (native_frames) {
     // Off the signal path: compile the CFI of modules loaded since the last
@@ -220,9 +257,9 @@ Napi::Value ProfilerInstance::JS_start(const Napi::CallbackInfo& info) {
   }
   last_stats_ = ProfilerStats();
   label_source_ = use_frames ? "context-frame" : "slot";
-  install_nanos_ = NowNanos(CLOCK_MONOTONIC);
-  start_cpu_nanos_ = NowNanos(CLOCK_THREAD_CPUTIME_ID);
-  epoch_offset_nanos_ = NowNanos(CLOCK_REALTIME) - install_nanos_;
+  period_.begin_nanos = NowNanos(CLOCK_MONOTONIC);
+  period_.begin_cpu_nanos = NowNanos(CLOCK_THREAD_CPUTIME_ID);
+  epoch_offset_nanos_ = NowNanos(CLOCK_REALTIME) - period_.begin_nanos;
   profiling_ = true;
   sampler_.accepting.store(true, std::memory_order_release);
   return env.Undefined();
@@ -235,39 +272,74 @@ Napi::Value ProfilerInstance::JS_stop(const Napi::CallbackInfo& info) {
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
+  if (v8_.has_previous()) {
+    Napi::Error::New(env, "the previous period was not collected: call collect() before stop()")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
   int64_t stop_nanos = NowNanos(CLOCK_MONOTONIC);
   StopSampling();
   FlatProfile flat = v8_.Stop();
   ProfilerStats stats = LiveStats();
   stats.displaced = last_stats_.displaced;
-
-  SampleColumns samples = AssembleSamples(
-      {flat, sampler_.ring, install_nanos_, stop_nanos, start_cpu_nanos_, sampler_.native_frames},
-      &stats);
+  Napi::Object out = AssembleToObject(env, flat, sampler_.ring, period_, stop_nanos, &stats);
   last_stats_ = stats;
   label_slot_ref_.Reset();
+  sampler_.ring.Release();
+  return out;
+}
 
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("startNanos", static_cast<double>(install_nanos_ + epoch_offset_nanos_));
-  out.Set("durationNanos", static_cast<double>(stop_nanos - install_nanos_));
-  out.Set("nodeParent", ToTypedArray<int32_t, Napi::Int32Array>(env, flat.node_parent));
-  out.Set("nodeLine", ToTypedArray<int32_t, Napi::Int32Array>(env, flat.node_line));
-  out.Set("nodeHitLine", ToTypedArray<int32_t, Napi::Int32Array>(env, flat.node_hit_line));
-  out.Set("nodeColumn", ToTypedArray<int32_t, Napi::Int32Array>(env, flat.node_column));
-  out.Set("nodeScriptId", ToTypedArray<int32_t, Napi::Int32Array>(env, flat.node_script_id));
-  out.Set("nodeName", ToStringArray(env, flat.node_name));
-  out.Set("nodeUrl", ToStringArray(env, flat.node_url));
-  out.Set("sampleNode", ToTypedArray<int32_t, Napi::Int32Array>(env, samples.node));
-  out.Set("sampleLabelSet", ToTypedArray<int32_t, Napi::Int32Array>(env, samples.label));
-  out.Set("sampleCpuNanos", ToTypedArray<double, Napi::Float64Array>(env, samples.cpu_nanos));
-  out.Set("sampleWallNanos", ToTypedArray<double, Napi::Float64Array>(env, samples.wall_nanos));
-  if (sampler_.native_frames) {
-    out.Set("sampleGcParent", ToTypedArray<int32_t, Napi::Int32Array>(env, samples.gc_parent));
-    out.Set("samplePcsStart", ToTypedArray<uint32_t, Napi::Uint32Array>(env, samples.pcs_start));
-    out.Set("samplePcsCount", ToTypedArray<uint32_t, Napi::Uint32Array>(env, samples.pcs_count));
-    out.Set("pcs", ToTypedArray<double, Napi::Float64Array>(env, samples.pcs));
+Napi::Value ProfilerInstance::JS_cut(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!profiling_) {
+    Napi::Error::New(env, "no profile is running on this thread: call start() first")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
   }
-  out.Set("stats", StatsToObject(env, stats));
+  if (v8_.has_previous()) {
+    Napi::Error::New(env, "the previous period was not collected: call collect() first")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  // V8 takes one sample of the current stack when a profile starts beside a
+  // running one; it has no record and is told apart by this window.
+  cut_start_window_[0] = NowNanos(CLOCK_MONOTONIC);
+  std::string error;
+  if (!v8_.StartNext(&error)) {
+    Napi::Error::New(env, error).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  cut_start_window_[1] = NowNanos(CLOCK_MONOTONIC);
+  // The boundary: with SIGPROF blocked on this thread (the only one whose
+  // signals write this ring), every record so far is the old period's and
+  // every later one the new period's. V8 stamps a tick inside the same
+  // signal, so ticks split at the same instant.
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGPROF);
+  pthread_sigmask(SIG_BLOCK, &block, &old);
+  const int64_t boundary = NowNanos(CLOCK_MONOTONIC);
+  const int64_t boundary_cpu = NowNanos(CLOCK_THREAD_CPUTIME_ID);
+  previous_ring_.TakeFrom(sampler_.ring);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  previous_period_ = period_;
+  previous_end_nanos_ = boundary;
+  period_.begin_nanos = boundary;
+  period_.begin_cpu_nanos = boundary_cpu;
+  return Napi::Number::New(env, static_cast<double>(boundary + epoch_offset_nanos_));
+}
+
+Napi::Value ProfilerInstance::JS_collect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!v8_.has_previous()) {
+    Napi::Error::New(env, "no period to collect: call cut() first").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  FlatProfile flat = v8_.StopPrevious();
+  ProfilerStats stats = StatsOfRing(previous_ring_);
+  Napi::Object out = AssembleToObject(env, flat, previous_ring_, previous_period_,
+                                      previous_end_nanos_, &stats);
+  previous_ring_.Release();
   return out;
 }
 

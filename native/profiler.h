@@ -12,6 +12,7 @@
 #include <string>
 
 #include "profiler-stats.h"
+#include "sample-ring.h"
 #include "signal-handler.h"
 #include "v8-sampler.h"
 
@@ -33,8 +34,14 @@ class ProfilerInstance {
   // JS_start(labelSlot: ArrayBuffer, intervalMicros, maxSamples,
   //          useContextFrame, nativeFrames)
   Napi::Value JS_start(const Napi::CallbackInfo& info);
-  // JS_stop() -> { nodes..., samples..., stats }
+  // JS_stop() -> { nodes..., samples..., stats } of the last period
   Napi::Value JS_stop(const Napi::CallbackInfo& info);
+  // JS_cut() -> the boundary (ns since the epoch): ends the current period
+  // and starts the next without a gap in sampling. collect() hands it over.
+  Napi::Value JS_cut(const Napi::CallbackInfo& info);
+  // JS_collect() -> the period cut() ended, as stop() returns one. Call it a
+  // little after cut(): V8 adds ticks to its profiles from its own thread.
+  Napi::Value JS_collect(const Napi::CallbackInfo& info);
   // JS_stats() -> counters of the running profile, else of the last one
   Napi::Value JS_stats(const Napi::CallbackInfo& info);
   // JS_refreshUnwindTables() -> null, or why the CFI table could not be built.
@@ -44,8 +51,16 @@ class ProfilerInstance {
   Napi::Value JS_isProfiling(const Napi::CallbackInfo& info);
 
  private:
+  // A period: when it began, and the thread's CPU time then.
+  struct Period {
+    int64_t begin_nanos = 0;
+    int64_t begin_cpu_nanos = 0;
+  };
   void StopSampling();
   ProfilerStats LiveStats() const;
+  ProfilerStats StatsOfRing(const SampleRing& ring) const;
+  Napi::Object AssembleToObject(Napi::Env env, const FlatProfile& flat, const SampleRing& ring,
+                                const Period& period, int64_t end_nanos, ProfilerStats* stats);
   // GC attribution (with native frames): at each GC's start, a marker record
   // and V8's stack of the code that triggered it (CpuProfiler::CollectSample);
   // samples taken inside the GC go under that stack.
@@ -59,8 +74,12 @@ class ProfilerInstance {
   ContextFrameReader frames_;
   Napi::Reference<Napi::ArrayBuffer> label_slot_ref_;
   bool profiling_ = false;
-  int64_t install_nanos_ = 0;
-  int64_t start_cpu_nanos_ = 0;
+  Period period_;  // the period being recorded
+  // The period cut() ended, until collect(): its records, bounds.
+  SampleRing previous_ring_;
+  Period previous_period_;
+  int64_t previous_end_nanos_ = 0;
+  int64_t cut_start_window_[2] = {0, 0};
   int64_t epoch_offset_nanos_ = 0;  // CLOCK_REALTIME - CLOCK_MONOTONIC
   ProfilerStats last_stats_;
   const char* label_source_ = "";

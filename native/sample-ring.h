@@ -8,8 +8,12 @@
 // signal fences only keep the compiler from reordering across them.
 #pragma once
 
+#include <sys/mman.h>
+
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 
 namespace labelprof {
@@ -35,10 +39,8 @@ constexpr uint16_t kRecordMarkers = kRecordGcStart | kRecordGcEnd;
 // Native pcs kept per sample on average; the arena is shared, so deep and
 // shallow stacks even out. Past it, samples keep no native frames (counted).
 // The walk stops at the first V8-generated frame, so most samples keep 3-12
-// pcs (idle ones ~10). The arena is sized for at most kMaxSamplesWithPcs
-// samples (12.6 MB).
+// pcs (idle ones ~10). The arena's memory is backed only as it fills.
 constexpr uint32_t kAveragePcsPerSample = 12;
-constexpr uint32_t kMaxSamplesWithPcs = 131072;
 
 // GC markers get their own slots on top of the samples', so a GC never takes
 // the place of a sample (maxSamples means samples). Two markers per GC; a
@@ -47,31 +49,105 @@ constexpr uint32_t kMaxSamplesWithPcs = 131072;
 // markers are skipped and that GC's samples stay under (garbage collector).
 inline uint32_t MarkerCapacityFor(uint32_t samples) { return samples / 4 + 16; }
 
+// Memory for the ring: reserved at start(), backed by the kernel page by page
+// as the handler first writes it, returned at stop. A buffer for ten minutes
+// at 10 kHz reserves ~250 MB of address space but costs only what the
+// profile fills. The first kPrefaultBytes are touched up front: a first
+// write from the handler page-faults (one zero-fill fault per 4 KB page, a
+// hundred records), which took the handler's p90 from ~2 us to 10-15 us when
+// every page was fresh.
+template <typename T>
+class LazyArray {
+ public:
+  static constexpr size_t kPrefaultBytes = 1 << 20;
+  LazyArray() = default;
+  LazyArray(const LazyArray&) = delete;
+  LazyArray& operator=(const LazyArray&) = delete;
+  ~LazyArray() { Release(); }
+
+  // Isolate thread only. False when the address space cannot be reserved.
+  bool Reserve(size_t count) {
+    Release();
+    if (count == 0) return true;
+    size_t bytes = count * sizeof(T);
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return false;
+    data_ = static_cast<T*>(p);
+    count_ = count;
+    std::memset(p, 0, std::min(bytes, kPrefaultBytes));
+    return true;
+  }
+  void Release() {
+    if (data_ != nullptr) munmap(data_, count_ * sizeof(T));
+    data_ = nullptr;
+    count_ = 0;
+  }
+  T* get() const { return data_; }
+  size_t size() const { return count_; }
+  T& operator[](size_t i) const { return data_[i]; }
+
+ private:
+  T* data_ = nullptr;
+  size_t count_ = 0;
+};
+
 class SampleRing {
  public:
-  // Allocates; isolate thread only, never while sampling. Room for
+  // Reserves; isolate thread only, never while sampling. Room for
   // `samples` samples plus MarkerCapacityFor(samples) GC markers.
-  // `pcs_capacity` 0: no native walks.
-  void Reset(uint32_t samples, uint32_t pcs_capacity) {
+  // `pcs_capacity` 0: no native walks. False when memory cannot be reserved.
+  bool Reset(uint32_t samples, uint32_t pcs_capacity) {
     const uint32_t capacity = samples + MarkerCapacityFor(samples);
-    // Value-initialized, so every page is touched now: a first write from
-    // the handler would otherwise page-fault (p90 went from ~2 us to 10-15 us).
-    if (capacity != capacity_) {
-      records_.reset(new SampleRecord[capacity]());
+    if (capacity != capacity_ || records_.get() == nullptr) {
+      if (!records_.Reserve(capacity)) return false;
       capacity_ = capacity;
     }
     sample_capacity_ = samples;
     marker_capacity_ = capacity - samples;
-    if (pcs_capacity != pcs_capacity_) {
-      pcs_.reset(pcs_capacity > 0 ? new uint64_t[pcs_capacity]() : nullptr);
+    if (pcs_capacity != pcs_capacity_ || (pcs_capacity > 0 && pcs_.get() == nullptr)) {
+      if (!pcs_.Reserve(pcs_capacity)) return false;
       pcs_capacity_ = pcs_capacity;
     }
+    Clear();
+    return true;
+  }
+
+  // Isolate thread, SIGPROF blocked or not sampling: empties the ring and
+  // its counters, keeping its memory (its touched pages stay touched).
+  void Clear() {
     count_.store(0, std::memory_order_relaxed);
     samples_.store(0, std::memory_order_relaxed);
     markers_ = 0;
     dropped_.store(0, std::memory_order_relaxed);
     pcs_used_ = 0;
     pcs_dropped_ = 0;
+  }
+
+  // Isolate thread, not sampling: gives the memory back.
+  void Release() {
+    records_.Release();
+    pcs_.Release();
+    capacity_ = sample_capacity_ = marker_capacity_ = pcs_capacity_ = 0;
+    Clear();
+  }
+
+  // Isolate thread, with SIGPROF blocked (a period boundary): moves what
+  // `live` holds into this ring, sized to fit, and empties `live`.
+  void TakeFrom(SampleRing& live) {
+    const uint32_t n = live.count();
+    records_.Reserve(std::max<uint32_t>(n, 1));
+    capacity_ = n;
+    if (n > 0) std::memcpy(records_.get(), live.records_.get(), n * sizeof(SampleRecord));
+    pcs_.Reserve(live.pcs_used_);
+    pcs_capacity_ = live.pcs_used_;
+    if (live.pcs_used_ > 0) std::memcpy(pcs_.get(), live.pcs_.get(), live.pcs_used_ * sizeof(uint64_t));
+    count_.store(n, std::memory_order_relaxed);
+    samples_.store(live.samples_.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    markers_ = live.markers_;
+    dropped_.store(live.dropped(), std::memory_order_relaxed);
+    pcs_used_ = live.pcs_used_;
+    pcs_dropped_ = live.pcs_dropped_;
+    live.Clear();
   }
 
   // Signal handler only: no allocation, no lock. Copies `n` pcs into the
@@ -121,10 +197,11 @@ class SampleRing {
   uint32_t capacity() const { return capacity_; }
   const SampleRecord& at(uint32_t i) const { return records_[i]; }
   const uint64_t* pcs() const { return pcs_.get(); }
+  uint32_t pcs_used() const { return pcs_used_; }
   uint32_t pcs_dropped() const { return pcs_dropped_; }
 
  private:
-  std::unique_ptr<SampleRecord[]> records_;
+  LazyArray<SampleRecord> records_;
   uint32_t capacity_ = 0;          // samples + markers
   uint32_t sample_capacity_ = 0;
   uint32_t marker_capacity_ = 0;
@@ -133,7 +210,7 @@ class SampleRing {
   uint32_t markers_ = 0;  // isolate thread, SIGPROF blocked
   std::atomic<uint32_t> dropped_{0};
   // Written by the handler only; read after sampling stopped (same thread).
-  std::unique_ptr<uint64_t[]> pcs_;
+  LazyArray<uint64_t> pcs_;
   uint32_t pcs_capacity_ = 0;
   uint32_t pcs_used_ = 0;
   uint32_t pcs_dropped_ = 0;

@@ -60,11 +60,26 @@ void Flatten(const v8::CpuProfile* profile, FlatProfile* out) {
 
 V8Sampler::~V8Sampler() {
   if (profiler_ == nullptr) return;
+  if (has_previous_) {
+    v8::CpuProfile* profile = profiler_->Stop(previous_id_);
+    if (profile != nullptr) profile->Delete();
+  }
   if (running_) {
     v8::CpuProfile* profile = profiler_->Stop(id_);
     if (profile != nullptr) profile->Delete();
   }
   profiler_->Dispose();
+}
+
+bool V8Sampler::StartProfile(v8::ProfilerId* id, std::string* error) {
+  v8::CpuProfilingOptions options(v8::kCallerLineNumbers, max_samples_, interval_micros_);
+  v8::CpuProfilingResult result = profiler_->Start(std::move(options));
+  if (result.status == v8::CpuProfilingStatus::kErrorTooManyProfilers) {
+    *error = "V8 refused to start another CPU profile (too many profilers)";
+    return false;
+  }
+  *id = result.id;
+  return true;
 }
 
 bool V8Sampler::Start(int interval_micros, uint32_t max_samples,
@@ -74,27 +89,48 @@ bool V8Sampler::Start(int interval_micros, uint32_t max_samples,
                                      v8::kLazyLogging);
   }
   profiler_->SetSamplingInterval(interval_micros);
-  v8::CpuProfilingOptions options(v8::kCallerLineNumbers, max_samples,
-                                  interval_micros);
-  v8::CpuProfilingResult result = profiler_->Start(std::move(options));
-  if (result.status == v8::CpuProfilingStatus::kErrorTooManyProfilers) {
-    *error = "V8 refused to start another CPU profile (too many profilers)";
-    return false;
-  }
-  id_ = result.id;
+  interval_micros_ = interval_micros;
+  max_samples_ = max_samples;
+  if (!StartProfile(&id_, error)) return false;
   running_ = true;
   return true;
 }
 
-FlatProfile V8Sampler::Stop() {
+bool V8Sampler::StartNext(std::string* error) {
+  if (!running_ || has_previous_) {
+    *error = "a period boundary needs one running profile";
+    return false;
+  }
+  v8::ProfilerId next;
+  if (!StartProfile(&next, error)) return false;
+  previous_id_ = id_;
+  id_ = next;
+  has_previous_ = true;
+  return true;
+}
+
+FlatProfile V8Sampler::StopProfile(v8::ProfilerId id) {
   FlatProfile flat;
-  if (!running_) return flat;
-  running_ = false;
-  v8::CpuProfile* profile = profiler_->Stop(id_);
+  v8::CpuProfile* profile = profiler_->Stop(id);
   if (profile == nullptr) return flat;
   Flatten(profile, &flat);
   profile->Delete();
   return flat;
+}
+
+FlatProfile V8Sampler::StopPrevious() {
+  if (!has_previous_) return FlatProfile();
+  has_previous_ = false;
+  return StopProfile(previous_id_);
+}
+
+FlatProfile V8Sampler::Stop() {
+  if (!running_) return FlatProfile();
+  // The profile StartNext() replaced goes first: stopping the last one stops
+  // V8's sampler.
+  if (has_previous_) StopPrevious();
+  running_ = false;
+  return StopProfile(id_);
 }
 
 }  // namespace labelprof

@@ -86,6 +86,10 @@ export interface NativeBinding {
   /** Tests only: what the handler would read from the AsyncContextFrame now. */
   _readLabelSetId(): number;
   stop(): RawProfile;
+  /** Ends the current period and starts the next without a gap; returns the boundary (ns since the epoch). */
+  cut(): number;
+  /** The period cut() ended (call it a little later: V8 adds ticks from its own thread). */
+  collect(): RawProfile;
   stats(): NativeStats;
   isProfiling(): boolean;
 }

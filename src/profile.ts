@@ -1,0 +1,222 @@
+// A stopped profile: one or more chunks of samples (a period may be cut
+// where an endpoint request began or ended), encoded to gzipped pprof on
+// demand. Files are written atomically.
+import { closeSync, fsyncSync, openSync, promises as fsp, realpathSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { gzip, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import type { Profile as PprofProfile } from 'pprof-format';
+
+import { checkString } from './errors';
+import { labelsOfId, type Labels } from './label-sets';
+import { native, type NativeStats, type RawProfile } from './native';
+import { nativeFramesOfSamples } from './native-frames';
+import { PprofBuilder, type PprofChunk } from './pprof';
+import { Symbolizer } from './symbolizer';
+
+const gzipAsync = promisify(gzip);
+
+let mainBinary: string | undefined;
+export function mainBinaryPath(): string {
+  if (mainBinary === undefined) {
+    try {
+      mainBinary = realpathSync(process.execPath);
+    } catch {
+      mainBinary = process.execPath;
+    }
+  }
+  return mainBinary;
+}
+
+// One per thread, kept across profiles: it caches each module's symbol table.
+let symbolizer: Symbolizer | undefined;
+
+/**
+ * A chunk as the addon handed it over, made self-contained: native frames
+ * symbolized while the modules and JIT code the walks saw are still mapped,
+ * and label-set ids resolved while they still name the sets they recorded
+ * (ids are reused once their sets are gone and their samples assembled).
+ */
+export function chunkOfRaw(raw: RawProfile): PprofChunk {
+  const labels = new Map<number, Labels>();
+  for (const id of raw.sampleLabelSet) if (!labels.has(id)) labels.set(id, labelsOfId(id));
+  let nativeParts;
+  if (raw.pcs !== undefined && raw.samplePcsStart !== undefined && raw.samplePcsCount !== undefined) {
+    symbolizer ??= new Symbolizer((names) => native().demangle(names));
+    const walks: bigint[][] = [];
+    for (let i = 0; i < raw.sampleNode.length; i++) {
+      const start = raw.samplePcsStart[i]!;
+      const walk: bigint[] = [];
+      for (let k = 0; k < raw.samplePcsCount[i]!; k++) walk.push(BigInt(raw.pcs[start + k]!));
+      walks.push(walk);
+    }
+    nativeParts = nativeFramesOfSamples(walks, symbolizer);
+  }
+  return {
+    raw,
+    labelsOf: (id) => labels.get(id) ?? {},
+    unlabelledOutsideJs: raw.stats.labelSource === 'slot',
+    native: nativeParts,
+  };
+}
+
+/** Counters of several chunks as one: sums, except the medians and maxima. */
+function mergeStats(chunks: readonly PprofChunk[]): NativeStats {
+  const all = chunks.map((c) => c.raw.stats);
+  const out: Record<string, unknown> = { ...all[all.length - 1] };
+  for (const [key, value] of Object.entries(out)) {
+    if (typeof value !== 'number') continue;
+    if (key === 'handlerMaxNanos') out[key] = Math.max(...all.map((s) => s.handlerMaxNanos));
+    else if (key === 'handlerMedianNanos') {
+      const medians = all.map((s) => s.handlerMedianNanos).sort((a, b) => a - b);
+      out[key] = medians[medians.length >> 1];
+    } else out[key] = all.reduce((sum, s) => sum + (((s as unknown as Record<string, number>)[key]) ?? 0), 0);
+  }
+  out.displaced = all.some((s) => s.displaced);
+  return out as unknown as NativeStats;
+}
+
+// How many samples to add between two turns of the event loop in encode():
+// at ~1 us per sample, a slice stays far under the 20 ms an application may
+// tolerate as a block.
+const SLICE_SAMPLES = 4000;
+
+/** A stopped profile. Encode it to gzipped pprof, or write it to a file. */
+export class Profile {
+  readonly #chunks: readonly PprofChunk[];
+  readonly #intervalMicros: number;
+  readonly #comments: readonly string[];
+  #encoded: Buffer | undefined;
+
+  /** @internal */
+  constructor(chunks: readonly PprofChunk[], intervalMicros: number, comments: readonly string[] = []) {
+    if (chunks.length === 0) throw new Error('labelprof: a profile needs at least one chunk');
+    this.#chunks = chunks;
+    this.#intervalMicros = intervalMicros;
+    this.#comments = comments;
+  }
+
+  /** @internal the chunks, for merging profiles */
+  get _chunks(): readonly PprofChunk[] {
+    return this.#chunks;
+  }
+
+  /** Number of samples (V8's, after dropping those no signal of ours produced). */
+  get sampleCount(): number {
+    return this.#chunks.reduce((n, c) => n + c.raw.sampleNode.length, 0);
+  }
+
+  /** Wall-clock start. */
+  get startTime(): Date {
+    return new Date(this.startNanos / 1e6);
+  }
+
+  /** Wall-clock start, nanoseconds since the Unix epoch (as the pprof's time_nanos). */
+  get startNanos(): number {
+    return this.#chunks[0]!.raw.startNanos;
+  }
+
+  /** Length of the profiled interval; periods follow one another without a gap. */
+  get durationNanos(): number {
+    return this.#chunks.reduce((n, c) => n + c.raw.durationNanos, 0);
+  }
+
+  /** Counters of the profiling run that produced this profile. */
+  get stats(): NativeStats {
+    return mergeStats(this.#chunks);
+  }
+
+  #builder(): PprofBuilder {
+    return new PprofBuilder({ intervalMicros: this.#intervalMicros, mainBinary: mainBinaryPath(), comments: this.#comments });
+  }
+
+  #time(): { startNanos: number; durationNanos: number } {
+    return { startNanos: this.startNanos, durationNanos: this.durationNanos };
+  }
+
+  /** The pprof-format Profile object (uncompressed, not encoded): a new one on each call. */
+  toPprof(): PprofProfile {
+    const builder = this.#builder();
+    for (const chunk of this.#chunks) builder.addChunk(chunk);
+    return builder.build(this.#time());
+  }
+
+  /**
+   * Gzipped pprof bytes, as `go tool pprof` and Pyroscope read them. The
+   * samples are added a slice at a time with a turn of the event loop
+   * between slices, and gzip runs on libuv's threads.
+   */
+  async encode(): Promise<Buffer> {
+    if (this.#encoded === undefined) {
+      const builder = this.#builder();
+      for (const chunk of this.#chunks) {
+        for (const _ of builder.addChunkInSlices(chunk, SLICE_SAMPLES)) await yieldToLoop();
+      }
+      this.#encoded = await gzipAsync(builder.build(this.#time()).encode());
+    }
+    return Buffer.from(this.#encoded);
+  }
+
+  /** Same as encode(), synchronously: for exit handlers, where nothing async runs. */
+  encodeSync(): Buffer {
+    this.#encoded ??= gzipSync(this.toPprof().encode());
+    return Buffer.from(this.#encoded);
+  }
+
+  /** Writes the gzipped pprof to `path`, atomically (a temporary file, then a rename). */
+  async write(path: string): Promise<void> {
+    checkString('path', path);
+    const bytes = await this.encode();
+    const temporary = temporaryPath(path);
+    try {
+      const handle = await fsp.open(temporary, 'w', 0o644);
+      try {
+        await handle.writeFile(bytes);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await fsp.rename(temporary, path);
+    } catch (err) {
+      await fsp.unlink(temporary).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Same as write(), synchronously: for exit handlers. */
+  writeSync(path: string): void {
+    checkString('path', path);
+    writeFileAtomicSync(path, this.encodeSync());
+  }
+}
+
+function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+let temporaryCounter = 0;
+function temporaryPath(path: string): string {
+  return `${path}.${process.pid}.${++temporaryCounter}.tmp`;
+}
+
+/** Writes `bytes` to `path` through a temporary file and a rename: readers never see a partial file. */
+export function writeFileAtomicSync(path: string, bytes: Uint8Array): void {
+  const temporary = temporaryPath(path);
+  try {
+    const fd = openSync(temporary, 'w', 0o644);
+    try {
+      let offset = 0;
+      while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temporary, path);
+  } catch (err) {
+    try {
+      unlinkSync(temporary);
+    } catch {
+      // never created
+    }
+    throw err;
+  }
+}
