@@ -153,7 +153,8 @@ export class ContinuousProfiler {
             this.#closeWindow(window);
           });
         }, seconds * 1000);
-        window.timer.unref();
+        // Somebody awaits this window: it keeps the process alive, as any
+        // pending timer would.
       });
     });
   }
@@ -221,7 +222,7 @@ export class ContinuousProfiler {
         for (const more of queued.slice(1)) this.#pending!.afterCut.push(more);
       }
     }, collectDelayMillis(this.#options.intervalMicros));
-    this.#collectTimer.unref();
+    // Not unref'd: a few milliseconds at most, and a window may wait on it.
   }
 
   #collectNow(): void {

@@ -1,24 +1,48 @@
 // Drop-in use: `node --require labelprof/start app.js` or
-// `node --import labelprof/start app.mjs` profiles from startup and writes
-// labelprof-<pid>.pb.gz (or $LABELPROF_OUT) on normal exit and on
-// SIGINT/SIGTERM, after which the process ends as the signal would have
-// ended it. $LABELPROF_INTERVAL_MICROS sets the rate.
+// `node --import labelprof/start app.mjs` profiles from startup.
+//
+//   LABELPROF_PERIOD_SECONDS=N  one gzipped pprof file per period of N seconds,
+//                               written into LABELPROF_OUT_DIR (default: the
+//                               working directory) as
+//                               labelprof-<UTC start>-<pid>.pb.gz, keeping the
+//                               newest LABELPROF_KEEP (default 10) of this process
+//   (no period)                 one profile of the whole run, written at exit
+//                               to $LABELPROF_OUT or labelprof-<pid>.pb.gz
+//   LABELPROF_PPROF_ADDR=h:p    serve GET /debug/pprof/profile?seconds=N there
+//   LABELPROF_INTERVAL_MICROS   sampling interval (default 10101, ~99 Hz)
+//   LABELPROF_WORKERS=1         profile Worker threads too (each its own files)
+//   LABELPROF_QUIET=1           no "wrote ..." lines on stderr
+//
+// The last (partial) period, or the whole-run profile, is written on normal
+// exit, and on SIGINT/SIGTERM when the application does not handle them
+// (then the process ends as the signal would have ended it). If the
+// application handles the signal itself, it decides when to exit, and the
+// profile is written then. Every file is written atomically.
+import { readdirSync, unlinkSync } from 'node:fs';
+import * as http from 'node:http';
 import * as path from 'node:path';
+import { isMainThread, threadId } from 'node:worker_threads';
 
+import { startContinuous, type ContinuousProfiler } from './continuous';
 import { resolveOptions, type ResolvedOptions } from './options';
-import { start, type Profiler } from './profiler';
+import { PprofBuilder, type PprofChunk } from './pprof';
+import { pprofHandler } from './pprof-handler';
+import { mainBinaryPath, Profile, writeFileAtomicSync } from './profile';
 
 function warn(message: string): void {
   process.stderr.write(`labelprof: ${message}\n`);
 }
 
-function optionsFromEnv(): ResolvedOptions | undefined {
+function say(message: string): void {
+  if (process.env.LABELPROF_QUIET === undefined || process.env.LABELPROF_QUIET === '') warn(message);
+}
+
+function optionsFromEnv(): ResolvedOptions {
   const raw = process.env.LABELPROF_INTERVAL_MICROS;
   if (raw === undefined || raw === '') return resolveOptions({});
-  const value = Number(raw);
   try {
     if (!/^\s*\d+\s*$/.test(raw)) throw new RangeError(`not a whole number`);
-    return resolveOptions({ intervalMicros: value });
+    return resolveOptions({ intervalMicros: Number(raw) });
   } catch (err) {
     warn(
       `ignoring LABELPROF_INTERVAL_MICROS=${JSON.stringify(raw)} (${(err as Error).message}); ` +
@@ -28,49 +52,216 @@ function optionsFromEnv(): ResolvedOptions | undefined {
   }
 }
 
-function outputPath(): string {
-  const out = process.env.LABELPROF_OUT;
-  return path.resolve(out !== undefined && out !== '' ? out : `labelprof-${process.pid}.pb.gz`);
+function numberFromEnv(name: string, fallback: number, min: number, max: number, integer: boolean): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!/^\s*\d+(\.\d+)?\s*$/.test(raw) || !(value >= min && value <= max) || (integer && !Number.isInteger(value))) {
+    warn(`ignoring ${name}=${JSON.stringify(raw)}: expected ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}; using ${fallback}`);
+    return fallback;
+  }
+  return value;
 }
 
-let profiler: Profiler | undefined;
+// Worker threads run the preload too; each profiled thread writes its own files.
+const threadSuffix = isMainThread ? '' : `-w${threadId}`;
 
-function writeProfile(): void {
+function singleOutputPath(): string {
+  const out = process.env.LABELPROF_OUT;
+  if (out !== undefined && out !== '') {
+    if (isMainThread) return path.resolve(out);
+    const ext = out.endsWith('.pb.gz') ? '.pb.gz' : path.extname(out);
+    return path.resolve(`${out.slice(0, out.length - ext.length)}${threadSuffix}${ext}`);
+  }
+  return path.resolve(`labelprof-${process.pid}${threadSuffix}.pb.gz`);
+}
+
+// --- one file per period -----------------------------------------------------
+
+function periodFileName(profile: Profile): string {
+  // 2026-11-28T21:30:01.123Z -> 20261128T213001.123Z: sorts by time.
+  const stamp = profile.startTime.toISOString().replace(/[-:]/g, '');
+  return `labelprof-${stamp}-${process.pid}${threadSuffix}.pb.gz`;
+}
+
+class PeriodWriter {
+  readonly #dir = path.resolve(process.env.LABELPROF_OUT_DIR || '.');
+  readonly #keep = numberFromEnv('LABELPROF_KEEP', 10, 1, 1_000_000, true);
+  readonly #mine = new RegExp(`^labelprof-\\d{8}T\\d{6}\\.\\d{3}Z-${process.pid}${threadSuffix}\\.pb\\.gz$`);
+  #writing: Promise<void> = Promise.resolve();
+  exiting = false;
+
+  onProfile(profile: Profile): void {
+    const file = path.join(this.#dir, periodFileName(profile));
+    if (this.exiting) {
+      profile.writeSync(file);
+      say(`wrote ${file}`);
+      this.#prune();
+      return;
+    }
+    // In order, one at a time; a failure is reported and the next period goes on.
+    this.#writing = this.#writing
+      .then(() => profile.write(file))
+      .then(
+        () => {
+          say(`wrote ${file}`);
+          this.#prune();
+        },
+        (err: Error) => warn(`could not write ${file}: ${err.message}`),
+      );
+  }
+
+  // Keeps this process's newest files; other processes' files are theirs.
+  #prune(): void {
+    try {
+      const mine = readdirSync(this.#dir).filter((f) => this.#mine.test(f)).sort();
+      for (const f of mine.slice(0, Math.max(0, mine.length - this.#keep))) unlinkSync(path.join(this.#dir, f));
+    } catch (err) {
+      warn(`could not prune old profiles in ${this.#dir}: ${(err as Error).message}`);
+    }
+  }
+}
+
+// --- one profile of the whole run --------------------------------------------
+
+// Periods are folded into one aggregated profile as they come, a slice at a
+// time, so memory follows what the profile holds (distinct stacks and label
+// sets), not how long the process ran.
+class WholeRun {
+  readonly #builder: PprofBuilder;
+  readonly #intervalMicros: number;
+  readonly #queue: PprofChunk[] = [];
+  #folding: Generator<void, void, void> | undefined;
+  #scheduled = false;
+  #startNanos: number | undefined;
+  #durationNanos = 0;
+
+  constructor(intervalMicros: number) {
+    this.#intervalMicros = intervalMicros;
+    this.#builder = new PprofBuilder({ intervalMicros, mainBinary: mainBinaryPath() });
+  }
+
+  add(profile: Profile): void {
+    this.#startNanos ??= profile.startNanos;
+    this.#durationNanos += profile.durationNanos;
+    this.#queue.push(...profile._chunks);
+    this.#schedule();
+  }
+
+  #step(): boolean {
+    if (this.#folding === undefined) {
+      const chunk = this.#queue.shift();
+      if (chunk === undefined) return false;
+      this.#folding = this.#builder.addChunkInSlices(chunk, 4000);
+    }
+    if (this.#folding.next().done === true) this.#folding = undefined;
+    return true;
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      if (this.#step()) this.#schedule();
+    }).unref();
+  }
+
+  /** Folds what is left, synchronously, and returns the gzipped profile. */
+  finishSync(): Buffer {
+    while (this.#step());
+    const profile = this.#builder.build({ startNanos: this.#startNanos ?? Date.now() * 1e6, durationNanos: this.#durationNanos });
+    return require('node:zlib').gzipSync(profile.encode()) as Buffer;
+  }
+
+  get intervalMicros(): number {
+    return this.#intervalMicros;
+  }
+}
+
+// --- wiring -------------------------------------------------------------------
+
+let profiler: ContinuousProfiler | undefined;
+let periods: PeriodWriter | undefined;
+let wholeRun: WholeRun | undefined;
+
+function finish(): void {
   if (profiler === undefined || !profiler.running) return;
-  const file = outputPath();
+  if (periods !== undefined) periods.exiting = true;
+  let last: Profile;
   try {
-    profiler.stopSync().writeSync(file);
-    if (process.env.LABELPROF_QUIET === undefined) warn(`wrote ${file}`);
+    last = profiler.stopSync();
   } catch (err) {
-    warn(`could not write the profile to ${file}: ${(err as Error).message}`);
+    warn(`could not stop the profiler: ${(err as Error).message}`);
+    return;
+  }
+  if (wholeRun !== undefined) {
+    wholeRun.add(last);
+    const file = singleOutputPath();
+    try {
+      writeFileAtomicSync(file, wholeRun.finishSync());
+      say(`wrote ${file}`);
+    } catch (err) {
+      warn(`could not write the profile to ${file}: ${(err as Error).message}`);
+    }
   }
 }
 
 function onSignal(signal: NodeJS.Signals): void {
-  writeProfile();
-  // Only we listened: end the process the way the signal would have.
-  if (process.listenerCount(signal) === 1) {
-    process.removeListener(signal, onSignal);
-    process.kill(process.pid, signal);
-  } else {
-    // The application handles this signal itself and may carry on: keep
-    // profiling, so the next exit writes the rest.
-    begin();
+  // The application listens too: it decides whether and when to exit, and
+  // the exit handler writes the profile then (writing here, then again at
+  // exit, overwrote the first file with the rest of the run).
+  if (process.listenerCount(signal) > 1) return;
+  finish();
+  process.removeListener(signal, onSignal);
+  process.kill(process.pid, signal);
+}
+
+function servePprof(address: string): void {
+  const m = /^(.*):(\d+)$/.exec(address);
+  if (m === null) {
+    warn(`ignoring LABELPROF_PPROF_ADDR=${JSON.stringify(address)}: expected host:port, e.g. 127.0.0.1:6060`);
+    return;
   }
+  const host = m[1]!.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
+  const server = http.createServer(pprofHandler());
+  server.on('error', (err) => warn(`could not serve pprof on ${address}: ${err.message}`));
+  server.listen(Number(m[2]), host, () => {
+    const a = server.address();
+    const shown = typeof a === 'object' && a !== null ? `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : address;
+    say(`serving pprof at http://${shown}/debug/pprof/profile`);
+  });
+  // A script that is done must not stay alive for the endpoint's sake.
+  server.unref();
 }
 
 function begin(): void {
   const options = optionsFromEnv();
+  const hasPeriod = process.env.LABELPROF_PERIOD_SECONDS !== undefined && process.env.LABELPROF_PERIOD_SECONDS !== '';
+  const periodSeconds = hasPeriod
+    ? numberFromEnv('LABELPROF_PERIOD_SECONDS', 60, 1, 86400, false)
+    : numberFromEnv('LABELPROF_CHUNK_SECONDS', 60, 0.1, 86400, false); // tests shorten the whole-run mode's internal periods
+  if (hasPeriod) periods = new PeriodWriter();
+  else wholeRun = new WholeRun(options.intervalMicros);
   try {
-    profiler = start(options);
+    profiler = startContinuous({
+      intervalMicros: options.intervalMicros,
+      maxSamples: options.maxSamples,
+      nativeFrames: options.nativeFrames,
+      periodSeconds,
+      onProfile: (profile) => (periods !== undefined ? periods.onProfile(profile) : wholeRun!.add(profile)),
+      onError: (err) => warn(`could not hand over a profile: ${(err as Error)?.message ?? String(err)}`),
+    });
   } catch (err) {
     warn(`not profiling: ${(err as Error).message}`);
+    return;
   }
-}
-
-if (require.main !== module) {
-  begin();
-  process.on('exit', writeProfile);
+  process.on('exit', finish);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const address = process.env.LABELPROF_PPROF_ADDR;
+  if (address !== undefined && address !== '' && isMainThread) servePprof(address);
 }
+
+const profileThisThread = isMainThread || process.env.LABELPROF_WORKERS === '1';
+if (require.main !== module && profileThisThread) begin();
