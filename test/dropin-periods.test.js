@@ -1,0 +1,148 @@
+'use strict';
+// The drop-in for services: one file per period, rotation, the last period at
+// SIGTERM, no truncated file after SIGKILL, and the whole-run profile.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const zlib = require('node:zlib');
+const { spawn, spawnSync } = require('node:child_process');
+const { ROOT, FIXTURES, readProfile } = require('./helpers');
+
+const appDir = fs.mkdtempSync(path.join(os.tmpdir(), 'labelprof-svc-'));
+fs.mkdirSync(path.join(appDir, 'node_modules'));
+fs.symlinkSync(ROOT, path.join(appDir, 'node_modules', 'labelprof'), 'dir');
+fs.copyFileSync(path.join(FIXTURES, 'service.js'), path.join(appDir, 'service.js'));
+test.after(() => fs.rmSync(appDir, { recursive: true, force: true }));
+
+function freshDir(name) {
+  const dir = path.join(appDir, name);
+  fs.mkdirSync(dir);
+  return dir;
+}
+
+function env(extra) {
+  return { ...process.env, LABELPROF_INTERVAL_MICROS: '1000', ...extra };
+}
+
+function goPprofReads(file) {
+  const r = spawnSync('go', ['tool', 'pprof', '-raw', file], { encoding: 'utf8', env: { ...process.env, PPROF_TMPDIR: os.tmpdir() } });
+  return r.status === 0 ? r.stdout : `go tool pprof failed (${r.status}): ${r.stderr}`;
+}
+
+const hasGo = spawnSync('go', ['version']).status === 0;
+
+// Starts the service under the drop-in; resolves once it listens.
+function startService(args, extraEnv) {
+  const child = spawn(process.execPath, ['--require', 'labelprof/start', 'service.js', ...args], { cwd: appDir, env: env(extraEnv) });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const ready = new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const line = out.split('\n')[0];
+      if (out.includes('\n')) resolve(JSON.parse(line));
+    });
+    child.on('exit', (code, signal) => reject(new Error(`service exited early: ${code} ${signal}\n${stderr}`)));
+  });
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stderr })));
+  return { child, ready, exited, stderr: () => stderr };
+}
+
+test('LABELPROF_PERIOD_SECONDS writes one profile per period, named by time and pid, keeping LABELPROF_KEEP', { skip: !hasGo && 'needs go' }, async () => {
+  const dir = freshDir('periods');
+  const svc = startService(['4500'], { LABELPROF_PERIOD_SECONDS: '1', LABELPROF_OUT_DIR: dir, LABELPROF_KEEP: '3' });
+  await svc.ready;
+  const { code, stderr } = await svc.exited;
+  assert.equal(code, 0, stderr);
+  const wrote = stderr.match(/wrote \S+/g) ?? [];
+  // ~4.5 s in 1-second periods, plus the partial last one at exit.
+  assert.ok(wrote.length >= 5, stderr);
+  const files = fs.readdirSync(dir).sort();
+  assert.equal(files.length, 3, files.join(' '));
+  const pid = svc.child.pid;
+  for (const f of files) assert.match(f, new RegExp(`^labelprof-\\d{8}T\\d{6}\\.\\d{3}Z-${pid}\\.pb\\.gz$`));
+  // The newest were kept: the last three written.
+  assert.deepEqual(files, wrote.slice(-3).map((w) => path.basename(w.slice(6))).sort());
+  for (const f of files) {
+    const raw = goPprofReads(path.join(dir, f));
+    assert.match(raw, /endpoint:\[\/work\]|endpoint:\/work/, raw.slice(0, 2000));
+  }
+});
+
+test('SIGTERM writes the partial period and ends the process as SIGTERM would', async () => {
+  const dir = freshDir('sigterm');
+  const svc = startService(['serve'], { LABELPROF_PERIOD_SECONDS: '60', LABELPROF_OUT_DIR: dir });
+  await svc.ready;
+  await new Promise((r) => setTimeout(r, 700));
+  svc.child.kill('SIGTERM');
+  const { signal, stderr } = await svc.exited;
+  assert.equal(signal, 'SIGTERM', stderr);
+  const files = fs.readdirSync(dir);
+  assert.equal(files.length, 1, stderr);
+  const { samples } = readProfile(fs.readFileSync(path.join(dir, files[0])));
+  const work = samples.filter((s) => s.stack.includes('serviceWork'));
+  assert.ok(work.reduce((n, s) => n + s.count, 0) >= 20, 'the partial period holds the work');
+  assert.ok(work.every((s) => s.labels.endpoint === '/work' && /^\d+$/.test(s.labels.request_id)));
+});
+
+test('SIGKILL at any moment leaves no truncated profile: every .pb.gz file reads whole', async () => {
+  const dir = freshDir('sigkill');
+  for (const delay of [350, 700, 1050]) {
+    const svc = startService(['serve'], { LABELPROF_PERIOD_SECONDS: '1', LABELPROF_OUT_DIR: dir });
+    await svc.ready;
+    await new Promise((r) => setTimeout(r, 1500 + delay));
+    svc.child.kill('SIGKILL');
+    await svc.exited;
+  }
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.pb.gz'));
+  assert.ok(files.length >= 3, files.join(' '));
+  for (const f of files) {
+    const bytes = fs.readFileSync(path.join(dir, f));
+    assert.doesNotThrow(() => readProfile(bytes), `${f} does not read whole`);
+  }
+});
+
+test('without a period, the exit profile covers the whole run, however many internal periods it took', async () => {
+  const out = path.join(appDir, 'whole.pb.gz');
+  const svc = startService(['2500'], { LABELPROF_OUT: out, LABELPROF_CHUNK_SECONDS: '0.5' });
+  await svc.ready;
+  const { code, stderr } = await svc.exited;
+  assert.equal(code, 0, stderr);
+  const { profile, samples } = readProfile(fs.readFileSync(out));
+  assert.ok(Number(profile.durationNanos) >= 2.3e9, `duration ${profile.durationNanos}`);
+  const work = samples.filter((s) => s.stack.includes('serviceWork')).reduce((n, s) => n + s.count, 0);
+  assert.ok(work >= 100, `work samples: ${work}`);
+});
+
+test('an application that handles SIGINT itself: the profile is written once, at exit, with the whole run', async () => {
+  const out = path.join(appDir, 'sigint.pb.gz');
+  const script = path.join(appDir, 'handles-sigint.js');
+  fs.writeFileSync(script, `
+    const { withLabels } = require('labelprof');
+    function beforeSignal() { let x = 0; for (let i = 0; i < 4e6; i++) x += Math.sqrt(i + x) % 7; return x; }
+    function afterSignal() { let x = 0; for (let i = 0; i < 4e6; i++) x += Math.sqrt(i + x) % 7; return x; }
+    const keep = setInterval(() => withLabels({ phase: 'before' }, beforeSignal), 5);
+    process.on('SIGINT', () => {
+      clearInterval(keep);
+      withLabels({ phase: 'after' }, afterSignal);
+      withLabels({ phase: 'after' }, afterSignal);
+      process.exit(0);
+    });
+    process.stdout.write('ready\\n');
+  `);
+  const child = spawn(process.execPath, ['--require', 'labelprof/start', script], { cwd: appDir, env: env({ LABELPROF_OUT: out }) });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  await new Promise((r) => child.stdout.once('data', r));
+  await new Promise((r) => setTimeout(r, 500));
+  child.kill('SIGINT');
+  const code = await new Promise((r) => child.on('exit', r));
+  assert.equal(code, 0, stderr);
+  assert.equal((stderr.match(/wrote /g) ?? []).length, 1, stderr);
+  const { samples } = readProfile(fs.readFileSync(out));
+  const phases = new Set(samples.filter((s) => s.labels.phase !== undefined).map((s) => s.labels.phase));
+  assert.deepEqual([...phases].sort(), ['after', 'before']);
+});
