@@ -13,7 +13,8 @@
         "native/stack-walker.cc",
         "native/unwind-table.cc",
         "native/dwarf-cfi.cc",
-        "native/demangle.cc"
+        "native/demangle.cc",
+        "native/exit-signals.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

@@ -6,6 +6,7 @@
 #include <v8.h>
 
 #include "demangle.h"
+#include "exit-signals.h"
 #include "profiler.h"
 
 namespace labelprof {
@@ -42,6 +43,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probeContextFrame",
               Napi::Function::New(env, JS_probeContextFrame, "probeContextFrame"));
   exports.Set("demangle", Napi::Function::New(env, JS_demangle, "demangle"));
+  exports.Set("armExitSignal", Napi::Function::New(env, JS_armExitSignal, "armExitSignal"));
+  exports.Set("watchExitSignal", Napi::Function::New(env, JS_watchExitSignal, "watchExitSignal"));
+  exports.Set("ackExitSignal", Napi::Function::New(env, JS_ackExitSignal, "ackExitSignal"));
   exports.Set("refreshUnwindTables",
               Napi::Function::New(env, JS_refreshUnwindTables, "refreshUnwindTables"));
   // Test-only natives start with "_".

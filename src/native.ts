@@ -86,6 +86,12 @@ export interface NativeBinding {
   /** Tests only: what the handler would read from the AsyncContextFrame now. */
   _readLabelSetId(): number;
   stop(): RawProfile;
+  /** Chains the exit-signal watchdog's handler for SIGINT/SIGTERM on top of libuv's (native/exit-signals.h). */
+  armExitSignal(signo: number, graceMillis: number): void;
+  /** Whether the watchdog acts on the signal (while labelprof is its only listener). */
+  watchExitSignal(signo: number, on: boolean): void;
+  /** JavaScript took the signal: the watchdog stands down. */
+  ackExitSignal(): void;
   /** Ends the current period and starts the next without a gap; returns the boundary (ns since the epoch). */
   cut(): number;
   /** The period cut() ended (call it a little later: V8 adds ticks from its own thread). */

@@ -20,6 +20,7 @@
 // profile is written then. Every file is written atomically.
 import { readdirSync, unlinkSync } from 'node:fs';
 import * as http from 'node:http';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { isMainThread, threadId } from 'node:worker_threads';
 
@@ -27,6 +28,7 @@ import { startContinuous, type ContinuousProfiler } from './continuous';
 import { resolveOptions, type ResolvedOptions } from './options';
 import { PprofBuilder, type PprofChunk } from './pprof';
 import { pprofHandler } from './pprof-handler';
+import { tryNative } from './native';
 import { mainBinaryPath, Profile, writeFileAtomicSync } from './profile';
 
 function warn(message: string): void {
@@ -208,6 +210,7 @@ function finish(): void {
 }
 
 function onSignal(signal: NodeJS.Signals): void {
+  tryNative()?.ackExitSignal();
   // The application listens too: it decides whether and when to exit, and
   // the exit handler writes the profile then (writing here, then again at
   // exit, overwrote the first file with the rest of the run).
@@ -215,6 +218,33 @@ function onSignal(signal: NodeJS.Signals): void {
   finish();
   process.removeListener(signal, onSignal);
   process.kill(process.pid, signal);
+}
+
+// Our listeners make Node take SIGINT/SIGTERM on the event loop; a watchdog
+// (native/exit-signals.h) ends the process as the signal would have if the
+// loop does not take it within the grace period (a synchronous script), as
+// long as we are the only listener. An application with its own listener
+// decides for itself, as without labelprof.
+const EXIT_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+function listenForExitSignals(): void {
+  const binding = tryNative();
+  const grace = numberFromEnv('LABELPROF_SIGNAL_GRACE_MILLIS', 500, 10, 60_000, true);
+  const watch = (signal: NodeJS.Signals, extra: number): void => {
+    const onlyOurs = process.listeners(signal).includes(onSignal) && process.listenerCount(signal) + extra === 1;
+    binding?.watchExitSignal(os.constants.signals[signal], onlyOurs);
+  };
+  for (const signal of EXIT_SIGNALS) {
+    process.on(signal, onSignal);
+    // After the listener, which installed libuv's handler for the signal.
+    binding?.armExitSignal(os.constants.signals[signal], grace);
+    watch(signal, 0);
+  }
+  process.on('newListener', (event: string | symbol) => {
+    if (event === 'SIGINT' || event === 'SIGTERM') watch(event, 1);
+  });
+  process.on('removeListener', (event: string | symbol) => {
+    if (event === 'SIGINT' || event === 'SIGTERM') watch(event, 0);
+  });
 }
 
 function servePprof(address: string): void {
@@ -257,8 +287,7 @@ function begin(): void {
     return;
   }
   process.on('exit', finish);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  if (isMainThread) listenForExitSignals();
   const address = process.env.LABELPROF_PPROF_ADDR;
   if (address !== undefined && address !== '' && isMainThread) servePprof(address);
 }

@@ -146,3 +146,24 @@ test('an application that handles SIGINT itself: the profile is written once, at
   const phases = new Set(samples.filter((s) => s.labels.phase !== undefined).map((s) => s.labels.phase));
   assert.deepEqual([...phases].sort(), ['after', 'before']);
 });
+
+test('Ctrl-C still ends a synchronous, CPU-bound script at once (exit by SIGINT), as without the drop-in', async () => {
+  const script = path.join(appDir, 'sync-busy.js');
+  fs.writeFileSync(script, `
+    function busy() { const end = Date.now() + 20000; let x = 0; while (Date.now() < end) x += Math.sqrt(x + 1); return x; }
+    process.stdout.write('ready\\n');
+    busy();
+    process.stdout.write('ran to its end\\n');
+  `);
+  const child = spawn(process.execPath, ['--require', 'labelprof/start', script], { cwd: appDir, env: env({ LABELPROF_OUT: path.join(appDir, 'sync.pb.gz') }) });
+  let stdout = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  await new Promise((r) => child.stdout.once('data', r));
+  await new Promise((r) => setTimeout(r, 300));
+  const sent = Date.now();
+  child.kill('SIGINT');
+  const { signal, elapsed } = await new Promise((r) => child.on('exit', (code, sig) => r({ signal: sig, elapsed: Date.now() - sent })));
+  assert.equal(signal, 'SIGINT', stdout);
+  assert.ok(!stdout.includes('ran to its end'));
+  assert.ok(elapsed < 5000, `took ${elapsed} ms to end`);
+});
