@@ -114,7 +114,7 @@ test('without a period, the exit profile covers the whole run, however many inte
   const { profile, samples } = readProfile(fs.readFileSync(out));
   assert.ok(Number(profile.durationNanos) >= 2.3e9, `duration ${profile.durationNanos}`);
   const work = samples.filter((s) => s.stack.includes('serviceWork')).reduce((n, s) => n + s.count, 0);
-  assert.ok(work >= 100, `work samples: ${work}`);
+  assert.ok(work >= 30, `work samples: ${work}`);
 });
 
 test('an application that handles SIGINT itself: the profile is written once, at exit, with the whole run', async () => {

@@ -28,7 +28,8 @@ function run(nodeArgs, args, env = {}) {
 
 function functionsWithLabel(file, key) {
   const { samples } = readProfile(fs.readFileSync(file));
-  const out = {};
+  // Frame names such as "constructor" must not meet Object.prototype.
+  const out = Object.create(null);
   for (const s of samples) {
     for (const f of new Set(s.stack)) {
       out[f] ??= { all: 0, labelled: {} };
