@@ -167,3 +167,41 @@ test('Ctrl-C still ends a synchronous, CPU-bound script at once (exit by SIGINT)
   assert.ok(!stdout.includes('ran to its end'));
   assert.ok(elapsed < 5000, `took ${elapsed} ms to end`);
 });
+
+test('Workers: not profiled by the drop-in unless LABELPROF_WORKERS=1, then each writes its own file', async () => {
+  const script = path.join(appDir, 'with-worker.js');
+  fs.writeFileSync(script, `
+    const { Worker } = require('node:worker_threads');
+    function mainWork() { let x = 0; for (let i = 0; i < 4e6; i++) x += Math.sqrt(i + x) % 7; return x; }
+    const w = new Worker(\`
+      const { withLabels } = require(${JSON.stringify(path.join(appDir, 'node_modules', 'labelprof'))});
+      function workerWork() { let x = 0; for (let i = 0; i < 8e6; i++) x += Math.sqrt(i + x) % 7; return x; }
+      withLabels({ thread: 'worker' }, workerWork);
+    \`, { eval: true });
+    mainWork();
+    w.on('exit', () => mainWork());
+  `);
+  for (const workers of ['', '1']) {
+    const dir = freshDir(`workers${workers}`);
+    const r = spawnSync(process.execPath, ['--require', 'labelprof/start', script], {
+      cwd: dir,
+      env: env({ LABELPROF_WORKERS: workers }),
+      encoding: 'utf8',
+      timeout: 60000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const files = fs.readdirSync(dir).sort();
+    if (workers === '') {
+      assert.deepEqual(files, [`labelprof-${r.pid}.pb.gz`], r.stderr);
+      continue;
+    }
+    assert.equal(files.length, 2, files.join(' '));
+    const workerFile = files.find((f) => /-w\d+\.pb\.gz$/.test(f));
+    assert.ok(workerFile, files.join(' '));
+    const { samples } = readProfile(fs.readFileSync(path.join(dir, workerFile)));
+    const work = samples.filter((s) => s.stack.includes('workerWork'));
+    assert.ok(work.length > 0 && work.every((s) => s.labels.thread === 'worker'), 'the worker file holds the worker');
+    const main = readProfile(fs.readFileSync(path.join(dir, `labelprof-${r.pid}.pb.gz`))).samples;
+    assert.ok(!main.some((s) => s.stack.includes('workerWork')), 'the main file holds only the main thread');
+  }
+});
