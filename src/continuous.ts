@@ -209,7 +209,14 @@ export class ContinuousProfiler {
       (this.#queued ??= []).push(afterCut);
       return;
     }
-    native().cut();
+    try {
+      native().cut();
+    } catch (err) {
+      // The period goes on; what waited for this cut waits for the next one.
+      this.#consumerFailed(err);
+      (this.#queued ??= []).push(afterCut);
+      return;
+    }
     this.#batch = beginBatch();
     this.#pending = { afterCut: [afterCut] };
     this.#collectTimer = setTimeout(() => {
