@@ -253,11 +253,11 @@ export class ContinuousProfiler {
     if (window.onAbort !== undefined) window.signal?.removeEventListener('abort', window.onAbort);
     if (error !== undefined) window.reject(error);
     else if (window.chunks.length === 0) window.reject(new Error('labelprof: the profiler stopped before the profile began'));
-    else window.resolve(new Profile(window.chunks, this.#options.intervalMicros));
+    else window.resolve(new Profile(window.chunks, this.#options.intervalMicros, [], this.#options.sourceMaps));
   }
 
   #deliverPeriod(): Profile {
-    const profile = new Profile(this.#periodChunks, this.#options.intervalMicros);
+    const profile = new Profile(this.#periodChunks, this.#options.intervalMicros, [], this.#options.sourceMaps);
     this.#periodChunks = [];
     this.#periodsDelivered++;
     if (this.#onProfile !== undefined) {

@@ -16,19 +16,26 @@ export interface StartOptions {
    * Default true.
    */
   nativeFrames?: boolean;
+  /**
+   * Map JavaScript frames to the sources people wrote (TypeScript, pre-bundle
+   * files) through the source maps named by each file's sourceMappingURL.
+   * Default false.
+   */
+  sourceMaps?: boolean;
 }
 
 export interface ResolvedOptions {
   intervalMicros: number;
   maxSamples: number;
   nativeFrames: boolean;
+  sourceMaps: boolean;
 }
 
 export const DEFAULT_INTERVAL_MICROS = 10101;
 export const MIN_INTERVAL_MICROS = 100;
 export const MAX_INTERVAL_MICROS = 1_000_000;
 export const MAX_SAMPLES_LIMIT = 10_000_000;
-const KNOWN = new Set(['intervalMicros', 'maxSamples', 'nativeFrames']);
+const KNOWN = new Set(['intervalMicros', 'maxSamples', 'nativeFrames', 'sourceMaps']);
 export const DEFAULT_NATIVE_FRAMES = true;
 
 export function resolveOptions(options: unknown): ResolvedOptions {
@@ -53,6 +60,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
       : checkInteger('maxSamples', options.maxSamples, 1, MAX_SAMPLES_LIMIT);
   const nativeFrames =
     options.nativeFrames === undefined ? DEFAULT_NATIVE_FRAMES : checkBoolean('nativeFrames', options.nativeFrames);
+  const sourceMaps = options.sourceMaps === undefined ? false : checkBoolean('sourceMaps', options.sourceMaps);
   // 3. the interpreted options are within range by construction
-  return { intervalMicros, maxSamples, nativeFrames };
+  return { intervalMicros, maxSamples, nativeFrames, sourceMaps };
 }

@@ -11,6 +11,7 @@ import { labelsOfId, type Labels } from './label-sets';
 import { native, type NativeStats, type RawProfile } from './native';
 import { nativeFramesOfSamples } from './native-frames';
 import { PprofBuilder, type PprofChunk } from './pprof';
+import { mapProfileSourcesSync, preloadSourceMaps } from './source-maps';
 import { Symbolizer } from './symbolizer';
 
 const gzipAsync = promisify(gzip);
@@ -85,14 +86,16 @@ export class Profile {
   readonly #chunks: readonly PprofChunk[];
   readonly #intervalMicros: number;
   readonly #comments: readonly string[];
+  readonly #sourceMaps: boolean;
   #encoded: Buffer | undefined;
 
   /** @internal */
-  constructor(chunks: readonly PprofChunk[], intervalMicros: number, comments: readonly string[] = []) {
+  constructor(chunks: readonly PprofChunk[], intervalMicros: number, comments: readonly string[] = [], sourceMaps = false) {
     if (chunks.length === 0) throw new Error('labelprof: a profile needs at least one chunk');
     this.#chunks = chunks;
     this.#intervalMicros = intervalMicros;
     this.#comments = comments;
+    this.#sourceMaps = sourceMaps;
   }
 
   /** @internal the chunks, for merging profiles */
@@ -133,11 +136,18 @@ export class Profile {
     return { startNanos: this.startNanos, durationNanos: this.durationNanos };
   }
 
+  // start({ sourceMaps: true }): frames to the sources people wrote (source-maps.ts).
+  #build(builder: PprofBuilder): PprofProfile {
+    const pprof = builder.build(this.#time());
+    if (this.#sourceMaps) mapProfileSourcesSync(pprof);
+    return pprof;
+  }
+
   /** The pprof-format Profile object (uncompressed, not encoded): a new one on each call. */
   toPprof(): PprofProfile {
     const builder = this.#builder();
     for (const chunk of this.#chunks) builder.addChunk(chunk);
-    return builder.build(this.#time());
+    return this.#build(builder);
   }
 
   /**
@@ -151,7 +161,9 @@ export class Profile {
       for (const chunk of this.#chunks) {
         for (const _ of builder.addChunkInSlices(chunk, SLICE_SAMPLES)) await yieldToLoop();
       }
-      this.#encoded = await gzipAsync(builder.build(this.#time()).encode());
+      // Source maps are read off the event loop here; #build() then finds them cached.
+      if (this.#sourceMaps) await preloadSourceMaps(this.#chunks.flatMap((c) => c.raw.nodeUrl));
+      this.#encoded = await gzipAsync(this.#build(builder).encode());
     }
     return Buffer.from(this.#encoded);
   }

@@ -115,7 +115,7 @@ export class Profiler {
     this.#finalStats = raw.stats;
     const chunk = chunkOfRaw(raw);
     batchAssembled(this.#batch);
-    return new Profile([chunk], this.#options.intervalMicros);
+    return new Profile([chunk], this.#options.intervalMicros, [], this.#options.sourceMaps);
   }
 
   /** Samples taken, matched, dropped, and what the handler cost; live while running, final after stop. */

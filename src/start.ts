@@ -12,6 +12,7 @@
 //   LABELPROF_INTERVAL_MICROS   sampling interval (default 10101, ~99 Hz)
 //   LABELPROF_WORKERS=1         profile Worker threads too (each its own files)
 //   LABELPROF_QUIET=1           no "wrote ..." lines on stderr
+//   LABELPROF_SOURCE_MAPS=1     frames mapped to the sources people wrote (source-maps.ts)
 //
 // The last (partial) period, or the whole-run profile, is written on normal
 // exit, and on SIGINT/SIGTERM when the application does not handle them
@@ -30,6 +31,7 @@ import { PprofBuilder, type PprofChunk } from './pprof';
 import { pprofHandler } from './pprof-handler';
 import { tryNative } from './native';
 import { mainBinaryPath, Profile, writeFileAtomicSync } from './profile';
+import { mapProfileSourcesSync } from './source-maps';
 
 function warn(message: string): void {
   process.stderr.write(`labelprof: ${message}\n`);
@@ -173,6 +175,7 @@ class WholeRun {
   finishSync(): Buffer {
     while (this.#step());
     const profile = this.#builder.build({ startNanos: this.#startNanos ?? Date.now() * 1e6, durationNanos: this.#durationNanos });
+    if (process.env.LABELPROF_SOURCE_MAPS === '1') mapProfileSourcesSync(profile);
     return require('node:zlib').gzipSync(profile.encode()) as Buffer;
   }
 
@@ -278,6 +281,7 @@ function begin(): void {
       intervalMicros: options.intervalMicros,
       maxSamples: options.maxSamples,
       nativeFrames: options.nativeFrames,
+      sourceMaps: process.env.LABELPROF_SOURCE_MAPS === '1',
       periodSeconds,
       onProfile: (profile) => (periods !== undefined ? periods.onProfile(profile) : wholeRun!.add(profile)),
       onError: (err) => warn(`could not hand over a profile: ${(err as Error)?.message ?? String(err)}`),
