@@ -40,12 +40,12 @@ export interface ProfileData {
 }
 
 // V8's (and labelprof's) pseudo-frames: "(garbage collector)", "(program)",
-// "(idle)", "(root)", "(Node-API call)".
+// "(idle)", "(root)", "(Node-API call)": no file. ("(anonymous)" has one.)
 const PSEUDO = /^\(.*\)$/;
 const JS_FILE = /\.(?:[cm]?js|[cm]?ts|jsx|tsx)$|^node:|^file:|^https?:|^evalmachine|^webpack:/;
 
 export function frameKind(name: string, file: string, hasMapping: boolean): FrameKind {
-  if (PSEUDO.test(name)) return 'v8';
+  if (PSEUDO.test(name) && file === '') return 'v8';
   if (JS_FILE.test(file)) return 'js';
   return hasMapping ? 'native' : 'js';
 }
