@@ -46,6 +46,9 @@ const JS_FILE = /\.(?:[cm]?js|[cm]?ts|jsx|tsx)$|^node:|^file:|^https?:|^evalmach
 
 export function frameKind(name: string, file: string, hasMapping: boolean): FrameKind {
   if (PSEUDO.test(name) && file === '') return 'v8';
+  // A frame with neither file nor module: a producer's pseudo-frame
+  // (@datadog/pprof's "Garbage Collection", "Non JS threads activity").
+  if (file === '' && !hasMapping) return 'v8';
   if (JS_FILE.test(file)) return 'js';
   return hasMapping ? 'native' : 'js';
 }
