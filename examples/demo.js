@@ -3,7 +3,7 @@
 // real HTTP load from autocannon, writes the profile, and shows what it found:
 // CPU by endpoint label next to what the service measured itself, and the
 // functions that used the most CPU.
-const { spawn } = require('node:child_process');
+const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const zlib = require('node:zlib');
@@ -109,11 +109,15 @@ async function main() {
   }
 
   const rel = path.relative(process.cwd(), OUT);
-  console.log(`\nProfile written to ${rel}. Read it with go tool pprof, e.g.:`);
-  console.log(`  go tool pprof -tags ${rel}`);
-  console.log(`  go tool pprof -top ${rel}`);
-  console.log(`  go tool pprof -top -tagfocus=endpoint=/checkout ${rel}`);
-  console.log(`  go tool pprof -http=127.0.0.1:8080 ${rel}`);
+  console.log(`\nProfile written to ${rel}. Read it with the labelprof command (or go tool pprof -tags / -top), e.g.:`);
+  console.log(`  npx labelprof report ${rel}`);
+  console.log(`  npx labelprof report ${rel} --focus endpoint=/checkout`);
+
+  // Last: the flame graph with label filters, one HTML file that opens from disk.
+  const html = OUT.replace(/\.pb\.gz$/, '') + '.html';
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'cli', 'main.js'), 'html', OUT, '-o', html], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`labelprof html failed: ${r.stderr}`);
+  console.log(`\nFlame graph with label filters written to ${path.relative(process.cwd(), html)}: open it in a browser (file://${html}).`);
 }
 
 main().catch((err) => {

@@ -41,6 +41,16 @@ type Entry =
 // The last sourceMappingURL comment wins (a bundle may contain its inputs' comments).
 const SOURCE_MAPPING_URL = /(?:\/\/|\/\*)[#@]\s*sourceMappingURL=([^\s*'"]+)\s*(?:\*\/\s*)?$/gm;
 
+// Only JavaScript files are read: a native frame's file is a shared object
+// or the node binary (which itself contains the text "sourceMappingURL=").
+const JAVASCRIPT_FILE = /\.[cm]?js$/;
+
+/** Path of a JavaScript frame's file, or undefined for anything else (native modules, node:internal, http:, ""). */
+export function generatedFileOf(filename: string): string | undefined {
+  const file = localPathOf(filename);
+  return file !== undefined && JAVASCRIPT_FILE.test(file) ? file : undefined;
+}
+
 /** Path of a frame's file, or undefined for what is not a local file (node:internal, http:, ""). */
 export function localPathOf(filename: string): string | undefined {
   if (filename.startsWith('file://')) {
@@ -159,7 +169,7 @@ export function generatedFilesOf(profile: Profile): string[] {
   const strings = profile.stringTable.strings;
   const files = new Set<string>();
   for (const fn of profile.function) {
-    const file = localPathOf(strings[Number(fn.filename)] ?? '');
+    const file = generatedFileOf(strings[Number(fn.filename)] ?? '');
     if (file !== undefined) files.add(file);
   }
   return [...files];
@@ -193,7 +203,7 @@ export function applySourceMaps(profile: Profile, cache: SourceMapCache): Source
   const counted = new Set<string>();
   for (const fn of profile.function) {
     functionsById.set(Number(fn.id), fn);
-    const file = localPathOf(strings.strings[Number(fn.filename)] ?? '');
+    const file = generatedFileOf(strings.strings[Number(fn.filename)] ?? '');
     if (file === undefined) continue;
     const entry = cache.entry(file);
     if (entry === undefined) continue;
@@ -309,7 +319,7 @@ export function mapProfileSourcesSync(profile: Profile, cache?: SourceMapCache):
 export async function preloadSourceMaps(filenames: Iterable<string>): Promise<void> {
   const files: string[] = [];
   for (const f of filenames) {
-    const file = localPathOf(f);
+    const file = generatedFileOf(f);
     if (file !== undefined) files.push(file);
   }
   await (processCache ??= new SourceMapCache()).load(files);

@@ -106,10 +106,11 @@ test('missing, broken and absent maps leave frames as they were and are counted'
   fs.writeFileSync(`${broken}.map`, '{"version": 3, "mappings": ');
   const plain = path.join(dir, 'plain.js');
   fs.writeFileSync(plain, 'function h() {}\n');
-  const frames = [['f', missing, 1], ['g', broken, 1], ['h', plain, 1], ['gone', path.join(dir, 'deleted.js'), 3], ['(garbage collector)', '', 0], ['readFile', 'node:fs', 10]];
+  const frames = [['f', missing, 1], ['g', broken, 1], ['h', plain, 1], ['gone', path.join(dir, 'deleted.js'), 3], ['(garbage collector)', '', 0], ['readFile', 'node:fs', 10], ['sha256_block_data_order', process.execPath, 0], ['work', path.join(dir, 'work.ts'), 4]];
   const profile = handMade(frames);
   const stats = await mapProfileSources(profile, new SourceMapCache());
   assert.deepEqual(framesOf(profile), frames);
+  // the node binary and the .ts file are not JavaScript: neither is read nor counted
   assert.deepEqual(stats, { filesMapped: 0, filesWithoutMap: 1, filesUnreadable: 1, mapsMissing: 1, mapsBroken: 1, framesMapped: 0, framesUnmapped: 0 });
 });
 

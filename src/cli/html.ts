@@ -109,7 +109,7 @@ export function flameData(data: ProfileData, type: number): FlameData {
   }
   const kindLetter = { js: 'j', native: 'n', v8: 'v' } as const;
   return {
-    file: data.file,
+    file: displayFile(data.file),
     type: data.sampleTypes[type]!.type,
     unit: data.sampleTypes[type]!.unit,
     durationNanos: data.durationNanos,

@@ -39,16 +39,25 @@ export interface ProfileData {
   comments: string[];
 }
 
-// V8's (and labelprof's) pseudo-frames: "(garbage collector)", "(program)",
-// "(idle)", "(root)", "(Node-API call)": no file. ("(anonymous)" has one.)
-const PSEUDO = /^\(.*\)$/;
+// Pseudo-frames: V8's (and labelprof's) "(garbage collector)", "(program)",
+// "(idle)", "(root)", "(Node-API call)", and @datadog/pprof's own names. They
+// have no file; "(anonymous)" and V8's builtins (runMicrotasks) are
+// JavaScript functions even where they have no file either.
+const PSEUDO = new Set([
+  '(garbage collector)',
+  '(program)',
+  '(idle)',
+  '(root)',
+  '(Node-API call)',
+  'Garbage Collection',
+  'Non JS threads activity',
+  'Program',
+  'Idle',
+]);
 const JS_FILE = /\.(?:[cm]?js|[cm]?ts|jsx|tsx)$|^node:|^file:|^https?:|^evalmachine|^webpack:/;
 
 export function frameKind(name: string, file: string, hasMapping: boolean): FrameKind {
-  if (PSEUDO.test(name) && file === '') return 'v8';
-  // A frame with neither file nor module: a producer's pseudo-frame
-  // (@datadog/pprof's "Garbage Collection", "Non JS threads activity").
-  if (file === '' && !hasMapping) return 'v8';
+  if (file === '' && PSEUDO.has(name)) return 'v8';
   if (JS_FILE.test(file)) return 'js';
   return hasMapping ? 'native' : 'js';
 }
