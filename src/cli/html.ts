@@ -53,7 +53,11 @@ export function flameData(data: ProfileData, type: number): FlameData {
   const fn = [-1];
   const line = [0];
   const best = [0];
-  const children: Array<Map<number, number>> = [new Map()];
+  // Children as linked lists (first child, next sibling): a Map per node, or
+  // one Map keyed by parent and function, was most of the time on a profile
+  // with a million nodes; fan-out is small, so a scan is cheap.
+  const firstChild = [-1];
+  const nextSibling = [-1];
   const aggregated = new Map<number, Map<number, number>>(); // node -> set -> value
 
   for (const s of data.samples) {
@@ -78,15 +82,17 @@ export function flameData(data: ProfileData, type: number): FlameData {
     let node = 0;
     for (let k = s.stack.length - 1; k >= 0; k--) {
       const f = s.stack[k]!;
-      let child = children[node]!.get(f);
-      if (child === undefined) {
+      let child = firstChild[node]!;
+      while (child >= 0 && fn[child] !== f) child = nextSibling[child]!;
+      if (child < 0) {
         child = parent.length;
         parent.push(node);
         fn.push(f);
         line.push(s.lines[k]!);
         best.push(v);
-        children.push(new Map());
-        children[node]!.set(f, child);
+        firstChild.push(-1);
+        nextSibling.push(firstChild[node]!);
+        firstChild[node] = child;
       } else if (v > best[child]!) {
         best[child] = v;
         line[child] = s.lines[k]!;

@@ -171,8 +171,10 @@ export function profileData(file: string, p: Profile): ProfileData {
     const lines: number[] = [];
     for (const id of s.locationId) {
       const f = locationFrames.get(Number(id))!;
-      stack.push(...f.fns);
-      lines.push(...f.lines);
+      for (let k = 0; k < f.fns.length; k++) {
+        stack.push(f.fns[k]!);
+        lines.push(f.lines[k]!);
+      }
     }
     const labels: Record<string, string> = {};
     for (const l of s.label) if (Number(l.str) !== 0) labels[str(l.key)] = str(l.str);
