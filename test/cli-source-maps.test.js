@@ -141,6 +141,13 @@ function hotFrames(file) {
 }
 const tsLoopLines = () => [lineOf(path.join(appSrc, 'work.ts'), 'for (let i'), lineOf(path.join(appSrc, 'work.ts'), 'Math.sqrt')];
 
+test('start() checks sourceMaps like every option', () => {
+  const { resolveOptions } = require('../dist/options');
+  assert.equal(resolveOptions({}).sourceMaps, false);
+  assert.equal(resolveOptions({ sourceMaps: true }).sourceMaps, true);
+  assert.throws(() => resolveOptions({ sourceMaps: 'yes' }), { name: 'TypeError', message: 'Expected a boolean for sourceMaps but received "yes" of type string' });
+});
+
 test('labelprof run --source-maps (the drop-in with LABELPROF_SOURCE_MAPS=1) writes .ts frames', () => {
   const out = path.join(dir, 'dropin.pb.gz');
   const r = labelprof(['run', '--source-maps', '--interval-micros', '1000', '-o', out, '--', process.execPath, path.join(dir, 'out', 'main.js')]);

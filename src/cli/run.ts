@@ -8,7 +8,7 @@ import { constants } from 'node:os';
 import * as path from 'node:path';
 
 import { CliError, flagBoolean, flagInteger, flagString, parseArgs, type FlagSpec } from './args';
-import { total } from './aggregate';
+import { formatValue, total } from './aggregate';
 import { renderHtml, writeHtmlFile } from './html';
 import { loadProfile, type ProfileData } from './profile-data';
 import { renderReport } from './report';
@@ -84,7 +84,8 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   const rel = (f: string) => path.relative(process.cwd(), f) || f;
   process.stderr.write('\n');
   if (profiles.length > 1) {
-    process.stderr.write(`labelprof: ${profiles.length} Node processes wrote profiles: ${files.map(rel).join(', ')}; the busiest is ${rel(main.file)}\n`);
+    const listed = profiles.map((p) => `${rel(p.file)} (${p.sampleTypes[p.defaultType]!.type} ${formatValue(total(p.samples, p.defaultType), p.sampleTypes[p.defaultType]!.unit)})`);
+    process.stderr.write(`labelprof: ${profiles.length} Node processes wrote profiles: ${listed.join(', ')}; the busiest is ${rel(main.file)}\n`);
   }
   process.stderr.write(`labelprof: profile written to ${rel(main.file)}\n\n`);
   process.stderr.write(`${renderReport({ ...main, file: rel(main.file) }, { type: main.defaultType, top: flagInteger(args, 'top', 10) })}\n`);
