@@ -20,7 +20,7 @@ const USAGE = `usage: labelprof <command> [options]
       --sample, --source-maps   as for report
   diff <base> <new>           per-function difference between two profiles
       --focus key=value         compare only samples with this label (repeatable)
-      --top N, --sample         as for report
+      --top N, --sample, --source-maps  as for report
   run [options] -- <command...>
                               profile a Node command through the drop-in (labelprof/start),
                               then say where the profile is and print a short report
