@@ -159,6 +159,25 @@ test('labelprof run --source-maps (the drop-in with LABELPROF_SOURCE_MAPS=1) wri
   assert.match(r.stderr, /tsHotLoop\s+\S*work\.ts:\d+/);
 });
 
+test('the drop-in in period mode (LABELPROF_PERIOD_SECONDS) maps each period file', () => {
+  const outDir = path.join(dir, 'periods');
+  fs.mkdirSync(outDir);
+  const r = spawnSync(process.execPath, ['--require', path.join(ROOT, 'dist', 'start.js'), path.join(dir, 'out', 'main.js')], {
+    env: { ...process.env, LABELPROF_SOURCE_MAPS: '1', LABELPROF_PERIOD_SECONDS: '1', LABELPROF_OUT_DIR: outDir, LABELPROF_INTERVAL_MICROS: '1000', LABELPROF_QUIET: '1' },
+    encoding: 'utf8',
+    timeout: 120000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const files = fs.readdirSync(outDir).filter((f) => f.endsWith('.pb.gz'));
+  assert.ok(files.length >= 1, `no period files: ${r.stderr}`);
+  const frames = [];
+  for (const f of files) {
+    const { profile, str } = readProfile(fs.readFileSync(path.join(outDir, f)));
+    for (const fn of profile.function) if (str(fn.name) === 'tsHotLoop') frames.push(str(fn.filename));
+  }
+  assert.ok(frames.length > 0 && frames.every((f) => f === path.join(appSrc, 'work.ts')), JSON.stringify(frames));
+});
+
 test('start({ sourceMaps: true }) and report --source-maps on an unmapped profile', () => {
   const mapped = path.join(dir, 'api.pb.gz');
   const r = spawnSync(process.execPath, [path.join(dir, 'out', 'main.js')], {
