@@ -7,7 +7,7 @@
 //
 //   node bench/run.js [--quick] [--runs N] [--node <path|major>] [--binding <file.node>]
 //                     [--long-runs N] [--long-seconds S] [--micro-runs N]
-//                     [--workloads cpu,http,async,native] [--variants id,id] [--no-long] [--no-micro]
+//                     [--workloads cpu,http,async,native|none] [--variants id,id] [--no-long] [--no-micro]
 //                     [--max-retries N] [--foreign-limit CORES] [--quiet-wait SECONDS] [--no-snapshot]
 //                     [--out file.json]
 //
@@ -36,6 +36,10 @@ const MICRO_MODES = [
   'await-als',
   'await-labelprof',
   'await-lpprofiling',
+  'spanid-plain',
+  'spanid-als',
+  'spanid-labelprof',
+  'spanid-lpprofiling',
 ];
 
 function usage(message) {
@@ -43,7 +47,7 @@ function usage(message) {
   process.stderr.write(
     'usage: node bench/run.js [--quick] [--runs N] [--node <path|major>] [--binding <file.node>]\n' +
       '                         [--long-runs N] [--long-seconds S] [--micro-runs N] [--no-long] [--no-micro]\n' +
-      '                         [--workloads cpu,http,async,native] [--variants id,id,...] [--out <file.json>]\n' +
+      '                         [--workloads cpu,http,async,native|none] [--variants id,id,...] [--out <file.json>]\n' +
       '                         [--max-retries N] [--foreign-limit CORES] [--quiet-wait SECONDS] [--no-snapshot]\n',
   );
   process.exit(message ? 2 : 0);
@@ -97,7 +101,8 @@ function parseArgs(argv) {
       if (!(o.foreignLimit >= 0)) usage('--foreign-limit must be a number of cores >= 0');
     }
     else if (a === '--workloads') {
-      o.workloads = value().split(',');
+      const list = value();
+      o.workloads = list === 'none' ? [] : list.split(',');
       for (const w of o.workloads) if (!WORKLOADS.includes(w)) usage(`unknown workload ${w}; known: ${WORKLOADS.join(', ')}`);
     } else if (a === '--variants') {
       o.variants = value().split(',');
