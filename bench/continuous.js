@@ -12,7 +12,8 @@
 //   node bench/continuous.js [--minutes N] [--variant labelprof|datadog|both|none]
 //                            [--parallel] [--node <path|major>] [--binding file.node]
 //                            [--rate REQ_PER_S] [--connections N] [--period-seconds S]
-//                            [--interval-micros US] [--native-frames] [--quick] [--out file.json]
+//                            [--interval-micros US] [--native-frames] [--nice N] [--node-arg ARG]
+//                            [--quick] [--out file.json]
 //   node bench/continuous.js --six-seconds [--rounds N] [--seconds S] [...]
 //
 // --six-seconds: stop + encode and bytes of one 6-second profile of the same
@@ -36,7 +37,7 @@ function usage(message) {
   process.stderr.write(
     'usage: node bench/continuous.js [--minutes N] [--variant labelprof|datadog|both|none] [--parallel]\n' +
       '                                [--node <path|major>] [--binding file.node] [--rate REQ_PER_S] [--connections N]\n' +
-      '                                [--period-seconds S] [--interval-micros US] [--native-frames] [--quick] [--out file.json]\n' +
+      '                                [--period-seconds S] [--interval-micros US] [--native-frames] [--nice N] [--node-arg ARG] [--quick] [--out file.json]\n' +
       '       node bench/continuous.js --six-seconds [--rounds N] [--seconds S] [same options]\n',
   );
   process.exit(message ? 2 : 0);
@@ -60,6 +61,7 @@ function parseArgs(argv) {
     seconds: 6,
     out: undefined,
     snapshot: true,
+    nice: undefined,
   };
   const number = (name, s, min) => {
     const n = Number(s);
@@ -92,6 +94,11 @@ function parseArgs(argv) {
     else if (a === '--seconds') o.seconds = number(a, value(), 0.5);
     else if (a === '--out') o.out = value();
     else if (a === '--no-snapshot') o.snapshot = false;
+    else if (a === '--node-arg') serverNodeArgs.push(value());
+    else if (a === '--nice') {
+      o.nice = Number(value());
+      if (!Number.isInteger(o.nice) || o.nice < -20 || o.nice > 19) usage('--nice needs a whole number from -20 to 19');
+    }
     else if (a === '--help' || a === '-h') usage();
     else usage(`unknown argument ${a}`);
   }
@@ -120,8 +127,17 @@ function childEnv(ctx, extra) {
 }
 
 // A child with an IPC channel; `onMessage` sees every message; resolves on exit.
+// With --nice N the child runs at that scheduling priority (N < 0 needs
+// root): on a machine shared with other work, the measured server and its
+// load then get the CPU when they need it, so its blocks are its own.
+let childNice;
+// --node-arg ARG (repeatable): passed to the server's node, e.g. --cpu-prof.
+const serverNodeArgs = [];
 function startChild(nodeBin, script, env, onMessage) {
-  const child = spawn(nodeBin, [script], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // Through nice(1), so every thread (V8's, libuv's) has the priority.
+  const nodeArgs = [...(script.endsWith('continuous-server.js') ? serverNodeArgs : []), script];
+  const [file, args] = childNice === undefined ? [nodeBin, nodeArgs] : ['nice', ['-n', String(childNice), nodeBin, ...nodeArgs]];
+  const child = spawn(file, args, { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   child.on('message', onMessage);
   child.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   return child;
@@ -237,7 +253,8 @@ function renderContinuous(meta, runs, summaries) {
   lines.push(
     `HTTP workload at a fixed ${meta.rate} req/s (autocannon, ${meta.connections} connections, separate process), ` +
       `labels { span_id (unique per request), endpoint }, ${1e6 / meta.intervalMicros} Hz, native frames ${meta.nativeFrames ? 'on' : 'off'}; ` +
-      `variants ${meta.parallel ? 'run at the same time (separate processes)' : 'one after the other'}. ` +
+      `variants ${meta.parallel ? 'run at the same time (separate processes)' : 'one after the other'}` +
+      `${meta.nice ? `, server and load processes at nice ${meta.nice}` : ''}. ` +
       `Machine: ${meta.machine.cores} × ${meta.machine.cpuModel}, load average at start ${meta.loadAvgAtStart.map((x) => x.toFixed(1)).join(' / ')} (shared with other work: block figures are pessimistic).`,
     '',
   );
@@ -280,13 +297,14 @@ async function onceRun(ctx, variant) {
     const warmup = startLoad(ctx, port, 1);
     await waitForMessage(warmup, 'result', 60_000);
     const load = startLoad(ctx, port, opts.seconds + 30);
-    const loaded = waitForMessage(load, 'result', (opts.seconds + 60) * 1000);
+    const loaded = waitForMessage(load, 'result', (opts.seconds + 60) * 1000).catch((err) => ({ error: String(err.message) }));
+    await waitForMessage(load, 'ready', 60_000);
     server.send({ type: 'begin' });
     await new Promise((resolve) => setTimeout(resolve, opts.seconds * 1000));
     server.send({ type: 'end' });
     load.send({ type: 'stop' });
     const result = await waitForMessage(server, 'result', 120_000);
-    const loadStats = await loaded.catch((err) => ({ error: String(err.message) }));
+    const loadStats = await loaded;
     return { variant, ...result, load: loadStats };
   } catch (err) {
     server.kill('SIGKILL');
@@ -301,7 +319,8 @@ function renderOnce(meta, results) {
   lines.push(`## Stop + encode of a ${meta.seconds}-second profile (${meta.node}, ${meta.date})`, '');
   lines.push(
     `HTTP workload at a fixed ${meta.rate} req/s, labels { span_id (unique per request), endpoint }, ${1e6 / meta.intervalMicros} Hz, ` +
-      `native frames ${meta.nativeFrames ? 'on' : 'off'}; a fresh process per measurement, variants interleaved, ${meta.rounds} round(s); ` +
+      `native frames ${meta.nativeFrames ? 'on' : 'off'}; a fresh process per measurement, variants interleaved, ${meta.rounds} round(s)` +
+      `${meta.nice ? `, server and load processes at nice ${meta.nice}` : ''}; ` +
       `median (min–max). Load average at start ${meta.loadAvgAtStart.map((x) => x.toFixed(1)).join(' / ')}.`,
     '',
   );
@@ -336,6 +355,7 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const { nodeBin, binding } = resolveNode(opts, usage);
   const ctx = { opts, nodeBin, binding };
+  childNice = opts.nice;
   let snapshot;
   if (opts.snapshot) {
     snapshot = snapshotLabelprof(binding);
@@ -362,6 +382,7 @@ async function main() {
     intervalMicros: opts.intervalMicros,
     nativeFrames: opts.nativeFrames,
     parallel: opts.parallel,
+    nice: opts.nice ?? 0,
     variants,
     sixSeconds: opts.sixSeconds,
     rounds: opts.rounds,

@@ -32,6 +32,8 @@ const instance = autocannon(
     process.send(msg, () => process.exit(0));
   },
 );
+// autocannon loaded and connecting: the parent starts measuring from here.
+process.send({ type: 'ready' });
 process.on('message', (m) => {
   if (m.type === 'stop') instance.stop();
 });
