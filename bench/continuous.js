@@ -6,10 +6,12 @@
 // periods, each period's profile encoded as an exporter would; load from
 // autocannon in a separate process at a fixed rate well under saturation.
 // Per period: RSS at the period's end, longest event-loop block, bytes of the
-// encoded profile, samples. Variants: labelprof's ContinuousProfiler, and
-// @datadog/pprof's time profiler restarted every period as dd-trace does.
+// encoded profile, samples. Variants: labelprof's ContinuousProfiler,
+// @datadog/pprof's time profiler restarted every period as dd-trace does, and
+// none (no profiler: what the process and the machine do by themselves, the
+// control for RSS and for blocks on a shared machine).
 //
-//   node bench/continuous.js [--minutes N] [--variant labelprof|datadog|both|none]
+//   node bench/continuous.js [--minutes N] [--variant labelprof|datadog|both|none[,...]]
 //                            [--parallel] [--node <path|major>] [--binding file.node]
 //                            [--rate REQ_PER_S] [--connections N] [--period-seconds S]
 //                            [--interval-micros US] [--native-frames] [--nice N] [--node-arg ARG]
@@ -79,7 +81,9 @@ function parseArgs(argv) {
     if (a === '--minutes') o.minutes = number(a, value(), 0.05);
     else if (a === '--variant') {
       o.variant = value();
-      if (!['labelprof', 'datadog', 'both', 'none'].includes(o.variant)) usage(`--variant: labelprof, datadog, both or none, not ${o.variant}`);
+      for (const v of o.variant.split(',')) {
+        if (!['labelprof', 'datadog', 'both', 'none'].includes(v)) usage(`--variant: labelprof, datadog, both or none (or a list), not ${v}`);
+      }
     } else if (a === '--parallel') o.parallel = true;
     else if (a === '--node') o.node = value();
     else if (a === '--binding') o.binding = value();
@@ -364,7 +368,7 @@ async function main() {
   }
   const nodeVersion = require('node:child_process').execFileSync(nodeBin, ['--version'], { encoding: 'utf8' }).trim();
   const started = new Date();
-  const variants = opts.variant === 'both' ? ['labelprof', 'datadog'] : [opts.variant];
+  const variants = [...new Set(opts.variant.split(',').flatMap((v) => (v === 'both' ? ['labelprof', 'datadog'] : [v])))];
   const meta = {
     date: started.toISOString(),
     node: `Node ${nodeVersion}`,
@@ -395,7 +399,7 @@ async function main() {
   const file =
     opts.out !== undefined
       ? path.resolve(opts.out)
-      : path.join(BENCH_DIR, 'results', `${stamp}-${kind}-${opts.variant}-node${major}${opts.quick ? '-quick' : ''}.json`);
+      : path.join(BENCH_DIR, 'results', `${stamp}-${kind}-${variants.join('+')}-node${major}${opts.quick ? '-quick' : ''}.json`);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   let failed = false;
 

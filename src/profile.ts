@@ -142,8 +142,8 @@ export class Profile {
 
   /**
    * Gzipped pprof bytes, as `go tool pprof` and Pyroscope read them. The
-   * samples are added a slice at a time with a turn of the event loop
-   * between slices, and gzip runs on libuv's threads.
+   * samples are added, then written, a slice at a time with a turn of the
+   * event loop between slices, and gzip runs on libuv's threads.
    */
   async encode(): Promise<Buffer> {
     if (this.#encoded === undefined) {
@@ -151,14 +151,21 @@ export class Profile {
       for (const chunk of this.#chunks) {
         for (const _ of builder.addChunkInSlices(chunk, SLICE_SAMPLES)) await yieldToLoop();
       }
-      this.#encoded = await gzipAsync(builder.build(this.#time()).encode());
+      const encoding = builder.encodeInSlices(this.#time(), SLICE_SAMPLES);
+      let step;
+      while (!(step = encoding.next()).done) await yieldToLoop();
+      this.#encoded = await gzipAsync(step.value);
     }
     return Buffer.from(this.#encoded);
   }
 
   /** Same as encode(), synchronously: for exit handlers, where nothing async runs. */
   encodeSync(): Buffer {
-    this.#encoded ??= gzipSync(this.toPprof().encode());
+    if (this.#encoded === undefined) {
+      const builder = this.#builder();
+      for (const chunk of this.#chunks) builder.addChunk(chunk);
+      this.#encoded = gzipSync(builder.encode(this.#time()));
+    }
     return Buffer.from(this.#encoded);
   }
 
