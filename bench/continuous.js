@@ -16,7 +16,7 @@
 //                            [--rate REQ_PER_S] [--connections N] [--period-seconds S]
 //                            [--interval-micros US] [--native-frames] [--nice N] [--node-arg ARG]
 //                            [--quick] [--out file.json]
-//   node bench/continuous.js --six-seconds [--rounds N] [--seconds S] [...]
+//   node bench/continuous.js --six-seconds [--rounds N] [--seconds S] [--save-profiles DIR] [...]
 //
 // --six-seconds: stop + encode and bytes of one 6-second profile of the same
 // workload, labelprof against @datadog/pprof, a fresh process per
@@ -99,6 +99,7 @@ function parseArgs(argv) {
     else if (a === '--out') o.out = value();
     else if (a === '--no-snapshot') o.snapshot = false;
     else if (a === '--node-arg') serverNodeArgs.push(value());
+    else if (a === '--save-profiles') o.saveDir = path.resolve(value());
     else if (a === '--nice') {
       o.nice = Number(value());
       if (!Number.isInteger(o.nice) || o.nice < -20 || o.nice > 19) usage('--nice needs a whole number from -20 to 19');
@@ -294,7 +295,7 @@ function renderContinuous(meta, runs, summaries) {
 // `seconds` under load, then stop + encode.
 async function onceRun(ctx, variant) {
   const { opts } = ctx;
-  const job = { mode: 'once', variant, intervalMicros: opts.intervalMicros, nativeFrames: opts.nativeFrames };
+  const job = { mode: 'once', variant, intervalMicros: opts.intervalMicros, nativeFrames: opts.nativeFrames, saveDir: opts.saveDir };
   const server = startChild(ctx.nodeBin, path.join(BENCH_DIR, 'lib', 'continuous-server.js'), childEnv(ctx, { BENCH_JOB: JSON.stringify(job) }), () => {});
   try {
     const { port } = await waitForMessage(server, 'listening', 60_000);
@@ -328,8 +329,8 @@ function renderOnce(meta, results) {
       `median (min–max). Load average at start ${meta.loadAvgAtStart.map((x) => x.toFixed(1)).join(' / ')}.`,
     '',
   );
-  lines.push('| variant | stop + encode (ms) | stop (ms) | encode (ms) | longest block (ms) | bytes (KB) | samples | requests | load avg |');
-  lines.push('|---|---|---|---|---|---|---|---|---|');
+  lines.push('| variant | stop + encode (ms) | stop (ms) | encode (ms) | longest block (ms) | bytes (KB) | samples | samples with a span_id | span ids | bytes per span id | locations | requests | load avg |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   const byVariant = {};
   for (const v of meta.variants) {
     const ok = results.filter((r) => r.variant === v && r.type === 'result');
@@ -343,12 +344,16 @@ function renderOnce(meta, results) {
       samples: s((r) => r.samples),
       requests: s((r) => r.requests),
       loadAvg1: s((r) => r.loadAvg1),
+      spanSamples: s((r) => r.spanSamples),
+      spanIds: s((r) => r.spanIds),
+      bytesPerSpanId: s((r) => r.bytes / r.spanIds),
+      locations: s((r) => r.locations),
       n: ok.length,
     };
     byVariant[v] = row;
     const kbs = row.bytes && { median: row.bytes.median / 1024, min: row.bytes.min / 1024, max: row.bytes.max / 1024 };
     lines.push(
-      `| ${v} (n=${ok.length}) | ${fmt(row.stopEncodeMillis, 0)} | ${fmt(row.stopMillis, 0)} | ${fmt(row.encodeMillis, 0)} | ${fmt(row.maxBlockMillis, 0)} | ${fmt(kbs, 0)} | ${fmt(row.samples, 0)} | ${fmt(row.requests, 0)} | ${fmt(row.loadAvg1)} |`,
+      `| ${v} (n=${ok.length}) | ${fmt(row.stopEncodeMillis, 0)} | ${fmt(row.stopMillis, 0)} | ${fmt(row.encodeMillis, 0)} | ${fmt(row.maxBlockMillis, 0)} | ${fmt(kbs, 0)} | ${fmt(row.samples, 0)} | ${fmt(row.spanSamples, 0)} | ${fmt(row.spanIds, 0)} | ${fmt(row.bytesPerSpanId, 1)} | ${fmt(row.locations, 0)} | ${fmt(row.requests, 0)} | ${fmt(row.loadAvg1)} |`,
     );
   }
   lines.push('');
@@ -415,7 +420,7 @@ async function main() {
         log(
           `  [${round + 1}/${opts.rounds}] ${v.padEnd(9)} ` +
             (r.type === 'result'
-              ? `stop ${r.stopMillis.toFixed(0)} ms + encode ${r.encodeMillis.toFixed(0)} ms = ${r.stopEncodeMillis.toFixed(0)} ms, block ${r.maxBlockMillis.toFixed(0)} ms, ${kb(r.bytes)} KB, ${r.samples} samples, ${r.requests} req, load ${r.loadAvg1.toFixed(1)}`
+              ? `stop ${r.stopMillis.toFixed(0)} ms + encode ${r.encodeMillis.toFixed(0)} ms = ${r.stopEncodeMillis.toFixed(0)} ms, block ${r.maxBlockMillis.toFixed(0)} ms, ${kb(r.bytes)} KB, ${r.samples} samples (${r.spanSamples} with ${r.spanIds} span ids), ${r.requests} req, load ${r.loadAvg1.toFixed(1)}`
               : `error: ${r.message}`),
         );
       }

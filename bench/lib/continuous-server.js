@@ -185,6 +185,24 @@ async function continuous() {
   process.exit(0);
 }
 
+// What a profile holds, read back (after the measurement): samples with a
+// span_id label (weighted by their count), distinct span ids, locations.
+function contents(gzipped) {
+  // eslint-disable-next-line global-require
+  const { Profile } = require(require.resolve('pprof-format', { paths: [require('./labelprof-root')] }));
+  const p = Profile.decode(require('node:zlib').gunzipSync(gzipped)); // eslint-disable-line global-require
+  const str = (i) => p.stringTable.strings[Number(i)];
+  const spanIds = new Set();
+  let spanSamples = 0;
+  for (const s of p.sample) {
+    const l = s.label.find((x) => str(x.key) === 'span_id');
+    if (l === undefined) continue;
+    spanIds.add(str(l.str));
+    spanSamples += Number(s.value[0]);
+  }
+  return { spanIds: spanIds.size, spanSamples, locations: p.location.length, pprofSamples: p.sample.length };
+}
+
 // One profile of the load between 'begin' and 'end': stop + encode measured.
 async function once() {
   const plain = (labels, fn) => fn();
@@ -208,7 +226,7 @@ async function once() {
       const profile = await profiler.stop();
       const stopMillis = performance.now() - s0;
       const buf = await profile.encode();
-      return { stopMillis, encodeMillis: performance.now() - s0 - stopMillis, bytes: buf.length, samples: profile.sampleCount };
+      return { stopMillis, encodeMillis: performance.now() - s0 - stopMillis, bytes: buf.length, samples: profile.sampleCount, buf };
     };
   } else {
     // eslint-disable-next-line global-require
@@ -220,7 +238,7 @@ async function once() {
       const profile = dd.stop();
       const stopMillis = performance.now() - s0;
       const buf = await dd.encode(profile);
-      return { stopMillis, encodeMillis: performance.now() - s0 - stopMillis, bytes: buf.length, samples };
+      return { stopMillis, encodeMillis: performance.now() - s0 - stopMillis, bytes: buf.length, samples, buf };
     };
   }
   await next(); // end
@@ -228,11 +246,15 @@ async function once() {
   s.server.closeAllConnections();
   s.server.close();
   const measured = await withBlockProbe(finish);
+  const { buf, ...result } = measured.result;
+  Object.assign(result, contents(buf));
+  // --save-profiles DIR: the encoded profile, to compare contents.
+  if (job.saveDir) require('node:fs').writeFileSync(require('node:path').join(job.saveDir, `${job.variant}-${process.pid}.pb.gz`), buf); // eslint-disable-line global-require
   await send({
     type: 'result',
     node: process.version,
     requests,
-    ...measured.result,
+    ...result,
     stopEncodeMillis: measured.elapsedMillis,
     maxBlockMillis: measured.maxBlockMillis,
     loadAvg1: os.loadavg()[0],
