@@ -254,7 +254,7 @@ const fmtMb = (b) => (b == null ? 'n/a' : `${b >= 0 ? '+' : ''}${mb(b)}`);
 
 function renderContinuous(meta, runs, summaries) {
   const lines = [];
-  lines.push(`## Continuous profiling, ${meta.minutes} min, ${meta.periodSeconds}-second periods (${meta.node}, ${meta.date})`, '');
+  lines.push(`## Continuous profiling, ${+meta.minutes.toFixed(2)} min, ${meta.periodSeconds}-second periods (${meta.node}, ${meta.date})`, '');
   lines.push(
     `HTTP workload at a fixed ${meta.rate} req/s (autocannon, ${meta.connections} connections, separate process), ` +
       `labels { span_id (unique per request), endpoint }, ${1e6 / meta.intervalMicros} Hz, native frames ${meta.nativeFrames ? 'on' : 'off'}; ` +
@@ -400,7 +400,7 @@ async function main() {
   };
   const major = nodeVersion.replace(/^v/, '').split('.')[0];
   const stamp = started.toISOString().replace(/[:]/g, '').replace(/\..*$/, '');
-  const kind = opts.sixSeconds ? 'once' : 'continuous';
+  const kind = opts.sixSeconds ? 'once' : 'continuous'; // --quick: both, named after 'continuous'
   const file =
     opts.out !== undefined
       ? path.resolve(opts.out)
@@ -427,7 +427,7 @@ async function main() {
     }
     const { markdown, byVariant } = renderOnce({ ...meta, variants: onceVariants }, results);
     process.stdout.write(markdown);
-    const onceFile = opts.quick ? file.replace(/\.json$/, '-once.json') : file;
+    const onceFile = opts.quick && opts.out === undefined ? file.replace('-continuous-', '-once-') : opts.quick ? file.replace(/\.json$/, '-once.json') : file;
     fs.writeFileSync(onceFile, `${JSON.stringify({ meta, summary: byVariant, results }, null, 1)}\n`);
     fs.writeFileSync(onceFile.replace(/\.json$/, '.md'), markdown);
     log(`bench/continuous: wrote ${path.relative(process.cwd(), onceFile)} and .md`);
@@ -436,7 +436,7 @@ async function main() {
 
   if (!opts.sixSeconds) {
     log(
-      `bench/continuous: ${opts.minutes} min of ${opts.periodSeconds}-second periods under ${meta.node}, ` +
+      `bench/continuous: ${+opts.minutes.toFixed(2)} min of ${opts.periodSeconds}-second periods under ${meta.node}, ` +
         `${opts.rate} req/s, variants ${variants.join(', ')}${opts.parallel ? ' at the same time' : ''}`,
     );
     const runs = [];
