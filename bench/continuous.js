@@ -17,6 +17,7 @@
 //                            [--interval-micros US] [--native-frames] [--nice N] [--node-arg ARG]
 //                            [--quick] [--out file.json]
 //   node bench/continuous.js --six-seconds [--rounds N] [--seconds S] [--save-profiles DIR] [...]
+//   node bench/continuous.js --render results.json     (the markdown of a results file again)
 //
 // --six-seconds: stop + encode and bytes of one 6-second profile of the same
 // workload, labelprof against @datadog/pprof, a fresh process per
@@ -235,6 +236,8 @@ function summarizeContinuous(run) {
     rssLastBytes: whole[whole.length - 1].rssBytes,
     rssDriftLastBytes: later.length > 0 ? later[later.length - 1] - first : null,
     rssDriftMaxBytes: later.length > 0 ? Math.max(...later) - first : null,
+    // RSS at one instant swings with the GC's timing: the median of the later periods is the steadier figure.
+    rssDriftMedianBytes: later.length > 0 ? summarize(later).median - first : null,
     maxBlockMillis: summarize(whole.map((p) => p.maxBlockMillis)),
     encodeBlockMillis: summarize(whole.map((p) => p.encodeBlockMillis)),
     encodeMillis: summarize(whole.map((p) => p.encodeMillis)),
@@ -263,7 +266,7 @@ function renderContinuous(meta, runs, summaries) {
       `Machine: ${meta.machine.cores} × ${meta.machine.cpuModel}, load average at start ${meta.loadAvgAtStart.map((x) => x.toFixed(1)).join(' / ')} (shared with other work: block figures are pessimistic).`,
     '',
   );
-  lines.push('| variant | periods | RSS period 1 (MB) | RSS drift after period 1, last / max (MB) | longest block per period, ms: median (min–max) | of which stop + encode, ms | stop + encode time, ms | bytes per period (KB) | samples per period | req per period | load avg 1 min |');
+  lines.push('| variant | periods | RSS period 1 (MB) | RSS drift after period 1: last / median / max (MB) | longest block per period, ms: median (min–max) | of which stop + encode, ms | stop + encode time, ms | bytes per period (KB) | samples per period | req per period | load avg 1 min |');
   lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const s of summaries) {
     if (!s.periods) {
@@ -273,7 +276,7 @@ function renderContinuous(meta, runs, summaries) {
     const kbs = s.bytes && { median: s.bytes.median / 1024, min: s.bytes.min / 1024, max: s.bytes.max / 1024 };
     const se = fmt(s.encodeMillis, 0);
     lines.push(
-      `| ${s.variant} | ${s.periods} | ${mb(s.rssFirstBytes)} | ${fmtMb(s.rssDriftLastBytes)} / ${fmtMb(s.rssDriftMaxBytes)} | ${fmt(s.maxBlockMillis)} | ${fmt(s.encodeBlockMillis)} | stop ${fmt(s.stopMillis)}; encode ${se} | ${fmt(kbs, 0)} | ${fmt(s.samples, 0)} | ${fmt(s.requests, 0)} | ${fmt(s.loadAvg1)} |`,
+      `| ${s.variant} | ${s.periods} | ${mb(s.rssFirstBytes)} | ${fmtMb(s.rssDriftLastBytes)} / ${fmtMb(s.rssDriftMedianBytes)} / ${fmtMb(s.rssDriftMaxBytes)} | ${fmt(s.maxBlockMillis)} | ${fmt(s.encodeBlockMillis)} | stop ${fmt(s.stopMillis)}; encode ${se} | ${fmt(kbs, 0)} | ${fmt(s.samples, 0)} | ${fmt(s.requests, 0)} | ${fmt(s.loadAvg1)} |`,
     );
   }
   lines.push('');
@@ -468,7 +471,18 @@ async function main() {
   if (failed) process.exitCode = 1;
 }
 
-main().catch((err) => {
+// --render FILE.json: the markdown of a results file again (e.g. after the report changed).
+function render(file) {
+  const data = JSON.parse(fs.readFileSync(file, 'utf8'));
+  if (data.runs !== undefined) {
+    process.stdout.write(renderContinuous(data.meta, data.runs, data.runs.map(summarizeContinuous)));
+  } else {
+    process.stdout.write(renderOnce({ ...data.meta, variants: data.meta.variants.filter((v) => v !== 'none') }, data.results).markdown);
+  }
+}
+
+const renderAt = process.argv.indexOf('--render');
+(renderAt > 0 ? Promise.resolve().then(() => render(process.argv[renderAt + 1])) : main()).catch((err) => {
   log(`bench/continuous: ${err.stack || err}`);
   process.exit(1);
 });
