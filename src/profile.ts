@@ -75,10 +75,12 @@ function mergeStats(chunks: readonly PprofChunk[]): NativeStats {
   return out as unknown as NativeStats;
 }
 
-// How many samples to add between two turns of the event loop in encode():
-// at ~1 us per sample, a slice stays far under the 20 ms an application may
-// tolerate as a block.
-const SLICE_SAMPLES = 4000;
+// How many samples to add (or write) between two turns of the event loop in
+// encode(). With a label set per request (span ids) adding a sample took
+// 2-4 us in the first periods of a process (cold code, bench/continuous.js),
+// so 1000 keeps a slice to a few milliseconds, under the 20 ms an
+// application may tolerate as a block; a turn of the loop costs microseconds.
+const SLICE_SAMPLES = 1000;
 
 /** A stopped profile. Encode it to gzipped pprof, or write it to a file. */
 export class Profile {
