@@ -282,11 +282,11 @@ function renderContinuous(meta, runs, summaries) {
   lines.push('');
   for (const r of runs) {
     lines.push(`<details><summary>${r.variant}: every period</summary>`, '');
-    lines.push('| period | t (s) | RSS (MB) | heap used (MB) | longest block (ms) | stop + encode block (ms) | stop (ms) | encode (ms) | KB | samples | requests | CPU (ms) | load avg |');
-    lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    lines.push('| period | t (s) | RSS (MB) | heap used / total (MB) | external (MB) | longest block (ms) | stop + encode block (ms) | stop (ms) | encode (ms) | KB | samples | requests | CPU (ms) | load avg |');
+    lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const p of r.periods) {
       lines.push(
-        `| ${p.period}${p.partial ? ' (partial)' : ''} | ${p.elapsedSeconds.toFixed(0)} | ${mb(p.rssBytes)} | ${mb(p.heapUsedBytes)} | ${p.maxBlockMillis.toFixed(1)} | ${p.encodeBlockMillis.toFixed(1)} | ${p.stopMillis.toFixed(1)} | ${p.encodeMillis.toFixed(0)} | ${kb(p.bytes)} | ${p.samples} | ${p.requests} | ${p.cpuMillis.toFixed(0)} | ${p.loadAvg1.toFixed(1)} |`,
+        `| ${p.period}${p.partial ? ' (partial)' : ''} | ${p.elapsedSeconds.toFixed(0)} | ${mb(p.rssBytes)} | ${mb(p.heapUsedBytes)}${p.heapTotalBytes !== undefined ? ` / ${mb(p.heapTotalBytes)}` : ''} | ${p.externalBytes !== undefined ? mb(p.externalBytes) : ''} | ${p.maxBlockMillis.toFixed(1)} | ${p.encodeBlockMillis.toFixed(1)} | ${p.stopMillis.toFixed(1)} | ${p.encodeMillis.toFixed(0)} | ${kb(p.bytes)} | ${p.samples} | ${p.requests} | ${p.cpuMillis.toFixed(0)} | ${p.loadAvg1.toFixed(1)} |`,
       );
     }
     lines.push('', '</details>', '');
