@@ -102,6 +102,41 @@ test('sliced encoding (Profile.encode) writes the bytes pprof-format writes: sam
   assert.deepEqual(b, a);
 });
 
+test('the sample writer writes what pprof-format writes, numeric labels and values it cannot write as plain varints included', () => {
+  const { SampleWriter } = require('../dist/pprof-samples.js');
+  const { Label, Sample, ValueType } = require('pprof-format');
+  const types = [new ValueType({ type: 1, unit: 2 })];
+  const cases = [
+    { locationId: [3, 2, 1], value: [1, 0, 2 ** 40], label: [new Label({ key: 4, str: 5 })] },
+    { locationId: [], value: [0, 0, 0], label: [] },
+    { locationId: [1], value: [1, -5, 3], label: [new Label({ key: 4, num: 7, numUnit: 6 })] },
+    { locationId: [1, 300], value: [1, 1.5, 3], label: [new Label({ key: 4, num: -1 })] },
+  ];
+  const writer = new SampleWriter();
+  let expected = Buffer.alloc(0);
+  for (const t of types) {
+    const b = t.encode();
+    expected = Buffer.concat([expected, Buffer.from([0x0a, b.length]), b]);
+  }
+  for (const c of cases) {
+    writer.add(c.locationId, c.value, c.label);
+    const b = new Sample(c).encode();
+    expected = Buffer.concat([expected, Buffer.from([0x12]), varint(b.length), b]);
+  }
+  const rest = Buffer.from([0x48, 0x01]); // time_nanos = 1
+  assert.deepEqual(Buffer.from(writer.finish(types, rest)), Buffer.concat([expected, rest]));
+});
+
+function varint(n) {
+  const out = [];
+  while (n >= 128) {
+    out.push((n % 128) | 128);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return Buffer.from(out);
+}
+
 test('translation: call-site lines per frame, the hit line at the leaf, one function per JS function', () => {
   const p = toPprof({ raw: fixture(), intervalMicros: 1000, labelsOf: (id) => labelSets[id] });
   const str = (i) => p.stringTable.strings[Number(i)];
