@@ -180,10 +180,10 @@ function startLoad(ctx, port, seconds) {
 }
 
 // One continuous run of one variant; resolves with its periods and totals.
-async function continuousRun(ctx, variant) {
+// `live` ({ periods, errors }) receives the periods as they arrive (ctx.flush writes it).
+async function continuousRun(ctx, variant, live = { periods: [], errors: [] }) {
   const { opts } = ctx;
-  const periods = [];
-  const errors = [];
+  const { periods, errors } = live;
   const job = {
     mode: 'continuous',
     variant,
@@ -447,7 +447,7 @@ async function main() {
     const live = variants.map((variant) => ({ variant, periods: [], errors: [] }));
     ctx.flush = () => fs.writeFileSync(file, `${JSON.stringify({ meta, partial: true, runs: live }, null, 1)}\n`);
     const one = async (v, i) => {
-      const r = await continuousRun({ ...ctx, flush: ctx.flush }, v);
+      const r = await continuousRun(ctx, v, live[i]);
       live[i] = r;
       return r;
     };
