@@ -7,7 +7,7 @@
 //
 //   node bench/run.js [--quick] [--runs N] [--node <path|major>] [--binding <file.node>]
 //                     [--long-runs N] [--long-seconds S] [--micro-runs N]
-//                     [--workloads cpu,http,async,native] [--variants id,id] [--no-long] [--no-micro]
+//                     [--workloads cpu,http,async,native|none] [--variants id,id] [--no-long] [--no-micro]
 //                     [--max-retries N] [--foreign-limit CORES] [--quiet-wait SECONDS] [--no-snapshot]
 //                     [--out file.json]
 //
@@ -15,14 +15,14 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { spawn, execFileSync } = require('node:child_process');
-const crypto = require('node:crypto');
+const { spawn } = require('node:child_process');
 
 const { VARIANTS, LONG_VARIANTS, variantById } = require('./lib/variants');
 const { driveHttp } = require('./lib/http-driver');
 const { machine, gitCommit, cpuTimes, cpuTimesDelta, busyFraction, foreignCores } = require('./lib/system');
 const { aggregate } = require('./lib/aggregate');
 const { renderMarkdown } = require('./lib/report');
+const { resolveNode, snapshotLabelprof } = require('./lib/node-select');
 
 const BENCH_DIR = __dirname;
 const REPO_ROOT = path.join(BENCH_DIR, '..');
@@ -36,6 +36,10 @@ const MICRO_MODES = [
   'await-als',
   'await-labelprof',
   'await-lpprofiling',
+  'spanid-plain',
+  'spanid-als',
+  'spanid-labelprof',
+  'spanid-lpprofiling',
 ];
 
 function usage(message) {
@@ -43,7 +47,7 @@ function usage(message) {
   process.stderr.write(
     'usage: node bench/run.js [--quick] [--runs N] [--node <path|major>] [--binding <file.node>]\n' +
       '                         [--long-runs N] [--long-seconds S] [--micro-runs N] [--no-long] [--no-micro]\n' +
-      '                         [--workloads cpu,http,async,native] [--variants id,id,...] [--out <file.json>]\n' +
+      '                         [--workloads cpu,http,async,native|none] [--variants id,id,...] [--out <file.json>]\n' +
       '                         [--max-retries N] [--foreign-limit CORES] [--quiet-wait SECONDS] [--no-snapshot]\n',
   );
   process.exit(message ? 2 : 0);
@@ -97,7 +101,8 @@ function parseArgs(argv) {
       if (!(o.foreignLimit >= 0)) usage('--foreign-limit must be a number of cores >= 0');
     }
     else if (a === '--workloads') {
-      o.workloads = value().split(',');
+      const list = value();
+      o.workloads = list === 'none' ? [] : list.split(',');
       for (const w of o.workloads) if (!WORKLOADS.includes(w)) usage(`unknown workload ${w}; known: ${WORKLOADS.join(', ')}`);
     } else if (a === '--variants') {
       o.variants = value().split(',');
@@ -118,51 +123,6 @@ function parseArgs(argv) {
 
 function log(s) {
   process.stderr.write(`${s}\n`);
-}
-
-// --node 24 fetches and builds for that major (scripts/build-for-node.sh);
-// --node /path/to/node uses that binary with --binding or $LABELPROF_BINDING.
-function resolveNode(opts) {
-  if (opts.node === undefined) return { nodeBin: process.execPath, binding: opts.binding };
-  if (/^\d+$/.test(opts.node)) {
-    log(`bench: fetching Node ${opts.node} and building labelprof for it (scripts/build-for-node.sh ${opts.node})...`);
-    const out = execFileSync(path.join(REPO_ROOT, 'scripts', 'build-for-node.sh'), [opts.node], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
-      .trim()
-      .split('\n');
-    return { nodeBin: out[out.length - 2], binding: opts.binding ?? out[out.length - 1] };
-  }
-  const nodeBin = path.resolve(opts.node);
-  if (!fs.existsSync(nodeBin)) usage(`--node ${opts.node}: no such file`);
-  return { nodeBin, binding: opts.binding };
-}
-
-// Other people rebuild build/ and dist/ while a suite runs for 20 minutes on
-// a shared machine; a half-written addon or a newer dist would turn
-// measurements into errors or mix two versions. So the suite measures a copy
-// taken at start: dist/, package.json, the addon, and a link to node_modules.
-function sha256(file) {
-  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex').slice(0, 16);
-}
-
-function snapshotLabelprof(binding) {
-  const dir = path.join(BENCH_DIR, '.snapshot', String(process.pid));
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.mkdirSync(dir, { recursive: true });
-  fs.cpSync(path.join(REPO_ROOT, 'dist'), path.join(dir, 'dist'), { recursive: true });
-  fs.copyFileSync(path.join(REPO_ROOT, 'package.json'), path.join(dir, 'package.json'));
-  fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(dir, 'node_modules'));
-  const addon = binding ? path.resolve(binding) : path.join(REPO_ROOT, 'build', 'Release', 'labelprof.node');
-  if (!fs.existsSync(addon)) throw new Error(`no labelprof addon at ${addon}: build it first (npm run build)`);
-  const copy = path.join(dir, 'labelprof.node');
-  fs.copyFileSync(addon, copy);
-  const distHash = crypto.createHash('sha256');
-  for (const f of fs.readdirSync(path.join(dir, 'dist')).sort()) {
-    if (f.endsWith('.js')) distHash.update(fs.readFileSync(path.join(dir, 'dist', f)));
-  }
-  return { root: dir, binding: copy, addonSource: addon, addonSha256: sha256(copy), distSha256: distHash.digest('hex').slice(0, 16) };
 }
 
 function childEnv(ctx, job) {
@@ -318,7 +278,7 @@ async function measure(ctx, workloadName, variant, params, label) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  const { nodeBin, binding } = resolveNode(opts);
+  const { nodeBin, binding } = resolveNode(opts, usage);
   const mode = opts.quick ? 'quick' : 'full';
   const started = new Date();
 

@@ -25,6 +25,7 @@ import type { RawProfile } from './native';
 import type { Labels } from './labels';
 import type { NativeStackPart } from './native-frames';
 import { NativeLocations } from './pprof-native';
+import { SampleWriter } from './pprof-samples';
 
 /** One chunk: a stopped profile and how to read its label-set ids. */
 export interface PprofChunk {
@@ -242,7 +243,6 @@ export class PprofBuilder {
 
   /** The profile of every chunk added so far. */
   build(time: { startNanos: number; durationNanos: number }): Profile {
-    const strings = this.#strings;
     const samples: Sample[] = [];
     for (const e of this.#aggregated.values()) {
       samples.push(
@@ -253,6 +253,46 @@ export class PprofBuilder {
         }),
       );
     }
+    return this.#profile(time, samples);
+  }
+
+  /**
+   * The encoded (not gzipped) profile of every chunk added so far: the same
+   * profile as build(time).encode(), with the samples written `sliceSamples`
+   * at a time (pprof-samples.ts) and a yield between slices.
+   */
+  *encodeInSlices(time: { startNanos: number; durationNanos: number }, sliceSamples: number): Generator<void, Uint8Array, void> {
+    const writer = new SampleWriter();
+    const values = [0, 0, 0];
+    let inSlice = 0;
+    for (const e of this.#aggregated.values()) {
+      values[0] = e.count;
+      values[1] = Math.round(e.cpu);
+      values[2] = Math.round(e.wall);
+      writer.add(e.stack, values, e.labels);
+      if (++inSlice >= sliceSamples) {
+        inSlice = 0;
+        yield;
+      }
+    }
+    // The sample types, the samples, then everything after them.
+    const rest = this.#profile(time, []);
+    const sampleTypes = rest.sampleType;
+    rest.sampleType = [];
+    return writer.finish(sampleTypes, rest.encode());
+  }
+
+  /** Same as encodeInSlices() in one go. */
+  encode(time: { startNanos: number; durationNanos: number }): Uint8Array {
+    const it = this.encodeInSlices(time, Infinity);
+    for (;;) {
+      const r = it.next();
+      if (r.done) return r.value;
+    }
+  }
+
+  #profile(time: { startNanos: number; durationNanos: number }, samples: Sample[]): Profile {
+    const strings = this.#strings;
     const valueType = (type: string, unit: string) =>
       new ValueType({ type: strings.dedup(type), unit: strings.dedup(unit) });
     const sampleType = [

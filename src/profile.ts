@@ -76,10 +76,12 @@ function mergeStats(chunks: readonly PprofChunk[]): NativeStats {
   return out as unknown as NativeStats;
 }
 
-// How many samples to add between two turns of the event loop in encode():
-// at ~1 us per sample, a slice stays far under the 20 ms an application may
-// tolerate as a block.
-const SLICE_SAMPLES = 4000;
+// How many samples to add (or write) between two turns of the event loop in
+// encode(). With a label set per request (span ids) adding a sample took
+// 2-4 us in the first periods of a process (cold code, bench/continuous.js),
+// so 1000 keeps a slice to a few milliseconds, under the 20 ms an
+// application may tolerate as a block; a turn of the loop costs microseconds.
+const SLICE_SAMPLES = 1000;
 
 /** A stopped profile. Encode it to gzipped pprof, or write it to a file. */
 export class Profile {
@@ -152,8 +154,8 @@ export class Profile {
 
   /**
    * Gzipped pprof bytes, as `go tool pprof` and Pyroscope read them. The
-   * samples are added a slice at a time with a turn of the event loop
-   * between slices, and gzip runs on libuv's threads.
+   * samples are added, then written, a slice at a time with a turn of the
+   * event loop between slices, and gzip runs on libuv's threads.
    */
   async encode(): Promise<Buffer> {
     if (this.#encoded === undefined) {
@@ -161,16 +163,29 @@ export class Profile {
       for (const chunk of this.#chunks) {
         for (const _ of builder.addChunkInSlices(chunk, SLICE_SAMPLES)) await yieldToLoop();
       }
-      // Source maps are read off the event loop here; #build() then finds them cached.
-      if (this.#sourceMaps) await preloadSourceMaps(this.#chunks.flatMap((c) => c.raw.nodeUrl));
-      this.#encoded = await gzipAsync(this.#build(builder).encode());
+      if (this.#sourceMaps) {
+        // Source maps are read off the event loop here; #build() then finds
+        // them cached. Mapping rewrites the whole profile object, so the
+        // samples are written in one go.
+        await preloadSourceMaps(this.#chunks.flatMap((c) => c.raw.nodeUrl));
+        this.#encoded = await gzipAsync(this.#build(builder).encode());
+      } else {
+        const encoding = builder.encodeInSlices(this.#time(), SLICE_SAMPLES);
+        let step;
+        while (!(step = encoding.next()).done) await yieldToLoop();
+        this.#encoded = await gzipAsync(step.value);
+      }
     }
     return Buffer.from(this.#encoded);
   }
 
   /** Same as encode(), synchronously: for exit handlers, where nothing async runs. */
   encodeSync(): Buffer {
-    this.#encoded ??= gzipSync(this.toPprof().encode());
+    if (this.#encoded === undefined) {
+      const builder = this.#builder();
+      for (const chunk of this.#chunks) builder.addChunk(chunk);
+      this.#encoded = gzipSync(this.#sourceMaps ? this.#build(builder).encode() : builder.encode(this.#time()));
+    }
     return Buffer.from(this.#encoded);
   }
 

@@ -59,6 +59,84 @@ test('translation: sample types, period, time, aggregation by (stack, labels)', 
   ]);
 });
 
+test('sliced encoding (Profile.encode) writes the bytes pprof-format writes: samples, labels, values', () => {
+  const { PprofBuilder } = require('../dist/pprof.js');
+  const { Profile } = require('pprof-format');
+  // The fixture, plus 3,000 samples with a label set each (span ids), values past 2^32 and zeros.
+  const raw = fixture();
+  const n = 3000;
+  const sets = { ...labelSets };
+  const sampleNode = [...raw.sampleNode];
+  const sampleLabelSet = [...raw.sampleLabelSet];
+  const cpu = [...raw.sampleCpuNanos];
+  const wall = [...raw.sampleWallNanos];
+  for (let i = 0; i < n; i++) {
+    sets[10 + i] = { span_id: String(4e15 + i), endpoint: `/e${i % 4}` };
+    sampleNode.push(i % 3 === 0 ? 4 : 2);
+    sampleLabelSet.push(10 + i);
+    cpu.push(i % 7 === 0 ? 0 : 1e6 + i);
+    wall.push(i === 5 ? 6e9 : 1e6);
+  }
+  raw.sampleNode = Int32Array.from(sampleNode);
+  raw.sampleLabelSet = Int32Array.from(sampleLabelSet);
+  raw.sampleCpuNanos = Float64Array.from(cpu);
+  raw.sampleWallNanos = Float64Array.from(wall);
+  const make = () => {
+    const b = new PprofBuilder({ intervalMicros: 1000, mainBinary: process.execPath, comments: ['c'] });
+    b.addChunk({ raw, labelsOf: (id) => sets[id] });
+    return b;
+  };
+  const time = { startNanos: raw.startNanos, durationNanos: raw.durationNanos };
+  const reference = make().build(time).encode();
+  const it = make().encodeInSlices(time, 7);
+  let step;
+  let slices = 0;
+  while (!(step = it.next()).done) slices++;
+  assert.ok(slices > 100, `${slices} slices`);
+  assert.deepEqual(Buffer.from(step.value), Buffer.from(make().encode(time)), 'same bytes sliced or not');
+  assert.deepEqual(Buffer.from(step.value), Buffer.from(reference), "pprof-format's own bytes");
+  const plain = (x) => JSON.parse(JSON.stringify(x, (k, v) => (typeof v === 'bigint' ? Number(v) : v)));
+  const a = plain(Profile.decode(reference));
+  const b = plain(Profile.decode(step.value));
+  assert.equal(b.sample.length, n + 4);
+  assert.deepEqual(b, a);
+});
+
+test('the sample writer writes what pprof-format writes, numeric labels and values it cannot write as plain varints included', () => {
+  const { SampleWriter } = require('../dist/pprof-samples.js');
+  const { Label, Sample, ValueType } = require('pprof-format');
+  const types = [new ValueType({ type: 1, unit: 2 })];
+  const cases = [
+    { locationId: [3, 2, 1], value: [1, 0, 2 ** 40], label: [new Label({ key: 4, str: 5 })] },
+    { locationId: [], value: [0, 0, 0], label: [] },
+    { locationId: [1], value: [1, -5, 3], label: [new Label({ key: 4, num: 7, numUnit: 6 })] },
+    { locationId: [1, 300], value: [1, 1.5, 3], label: [new Label({ key: 4, num: -1 })] },
+  ];
+  const writer = new SampleWriter();
+  let expected = Buffer.alloc(0);
+  for (const t of types) {
+    const b = t.encode();
+    expected = Buffer.concat([expected, Buffer.from([0x0a, b.length]), b]);
+  }
+  for (const c of cases) {
+    writer.add(c.locationId, c.value, c.label);
+    const b = new Sample(c).encode();
+    expected = Buffer.concat([expected, Buffer.from([0x12]), varint(b.length), b]);
+  }
+  const rest = Buffer.from([0x48, 0x01]); // time_nanos = 1
+  assert.deepEqual(Buffer.from(writer.finish(types, rest)), Buffer.concat([expected, rest]));
+});
+
+function varint(n) {
+  const out = [];
+  while (n >= 128) {
+    out.push((n % 128) | 128);
+    n = Math.floor(n / 128);
+  }
+  out.push(n);
+  return Buffer.from(out);
+}
+
 test('translation: call-site lines per frame, the hit line at the leaf, one function per JS function', () => {
   const p = toPprof({ raw: fixture(), intervalMicros: 1000, labelsOf: (id) => labelSets[id] });
   const str = (i) => p.stringTable.strings[Number(i)];

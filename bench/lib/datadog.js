@@ -27,6 +27,10 @@
 // - stop: time.stop(false, generateLabels, lowCardinalityLabels), where
 //   generateLabels turns each sample's context into string labels; then
 //   pprof.encode (encodeAsync + gzip), as dd-trace's encodeProfileAsync.
+// - Continuously (bench/continuous.js): every 60 s dd-trace calls
+//   time.stop(true, ...), which restarts the profiler before serializing;
+//   stopAndRestart() does that. High-cardinality keys (dd-trace's span ids)
+//   are left out of lowCardinalityLabels, as dd-trace does.
 const { AsyncLocalStorage, createHook } = require('node:async_hooks');
 
 const LABEL_KEYS = ['endpoint', 'tenant', 'task', 'job', 'op'];
@@ -43,7 +47,12 @@ function asyncContextFrameActive(pprof) {
   }
 }
 
-function startDatadog(intervalMicros) {
+// options.labelKeys: the label keys copied into each sample (default
+// LABEL_KEYS); options.lowCardinalityKeys: those whose Label objects the
+// serializer may share (default: all of labelKeys).
+function startDatadog(intervalMicros, options = {}) {
+  const labelKeys = options.labelKeys ?? LABEL_KEYS;
+  const lowCardinalityKeys = options.lowCardinalityKeys ?? labelKeys;
   // eslint-disable-next-line global-require
   const pprof = require('@datadog/pprof');
   const useCPED = asyncContextFrameActive(pprof);
@@ -105,7 +114,7 @@ function startDatadog(intervalMicros) {
     const ref = useCPED ? context.context : context.context?.ref;
     if (ref === null || typeof ref !== 'object') return {};
     const labels = {};
-    for (const k of LABEL_KEYS) if (ref[k] !== undefined) labels[k] = ref[k];
+    for (const k of labelKeys) if (ref[k] !== undefined) labels[k] = ref[k];
     return labels;
   };
 
@@ -115,10 +124,12 @@ function startDatadog(intervalMicros) {
     sampleCount: () => pprof.time.getState()[pprof.time.constants.kSampleCount],
     // Synchronous part (time.stop + serialization + generateLabels), then the async encode.
     stop: () => {
-      const profile = pprof.time.stop(false, generateLabels, LABEL_KEYS);
+      const profile = pprof.time.stop(false, generateLabels, lowCardinalityKeys);
       if (hook !== undefined) hook.disable();
       return profile;
     },
+    // The period's profile (serialized, not encoded); sampling goes on.
+    stopAndRestart: () => pprof.time.stop(true, generateLabels, lowCardinalityKeys),
     encode: (profile) => pprof.encode(profile),
   };
 }

@@ -148,6 +148,7 @@ function microTable(micro) {
     [
       ['one call (fn returns 1)', c('call-plain'), c('call-als'), c('call-labelprof'), diff('call-labelprof', 'call-als'), c('call-lpprofiling'), diff('call-lpprofiling', 'call-als')],
       ['one `await null` inside it', c('await-plain'), c('await-als'), c('await-labelprof'), diff('await-labelprof', 'await-als'), c('await-lpprofiling'), diff('await-lpprofiling', 'await-als')],
+      ['one call with a new span id ({ span_id: unique, endpoint })', c('spanid-plain'), c('spanid-als'), c('spanid-labelprof'), diff('spanid-labelprof', 'spanid-als'), c('spanid-lpprofiling'), diff('spanid-lpprofiling', 'spanid-als')],
     ],
   );
 }

@@ -4,6 +4,10 @@
 //            AsyncLocalStorage.run, labelprof.withLabels (no profiler running)
 //   await-*: cost of one `await` inside such a call (the continuation
 //            machinery: promise hooks on Node 20, context frames on Node 24)
+//   spanid-*: one call as call-*, but with a new label set per call:
+//            { span_id: <unique per call>, endpoint } (a tracer's span ids),
+//            the object and the id string made in the timed loop for every
+//            mode alike; labelprof cannot use its cache of sets there
 //   *-lpprofiling: labelprof.withLabels while a 99 Hz labelprof profile runs
 //            (no native frames), where slot mode (Node 20, 22) adds the hook
 //            that keeps the handler's slot current
@@ -12,6 +16,7 @@ const { AsyncLocalStorage } = require('node:async_hooks');
 
 const job = JSON.parse(process.env.BENCH_JOB);
 const [kind, how] = job.mode.split('-');
+if (!['call', 'await', 'spanid'].includes(kind)) throw new RangeError(`unknown micro mode ${job.mode}`);
 
 let run;
 if (how === 'plain') run = (labels, fn) => fn();
@@ -38,6 +43,19 @@ function callBatch(n) {
   return ns / n;
 }
 
+// Span ids: 16-digit decimals, one per call, never repeated in a process.
+const ENDPOINTS = ['/api/users', '/api/orders', '/api/search', '/api/report'];
+let nextSpanId = 4_000_000_000_000_000;
+
+function spanIdBatch(n) {
+  let acc = 0;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) acc = (acc + run({ span_id: String(nextSpanId++), endpoint: ENDPOINTS[i & 3] }, one)) | 0;
+  const ns = Number(process.hrtime.bigint() - t0);
+  if (acc !== n) throw new Error('checksum');
+  return ns / n;
+}
+
 async function awaits(n) {
   for (let i = 0; i < n; i++) await null;
 }
@@ -51,7 +69,7 @@ async function awaitBatch(n) {
 async function main() {
   const { iterations, batches } = job.params;
   const n = kind === 'await' ? iterations >> 1 : iterations;
-  const batch = kind === 'await' ? awaitBatch : async (k) => callBatch(k);
+  const batch = kind === 'await' ? awaitBatch : kind === 'spanid' ? async (k) => spanIdBatch(k) : async (k) => callBatch(k);
   await batch(n); // warm-up: JIT, interning, hooks enabled
   const results = [];
   for (let b = 0; b < batches; b++) results.push(await batch(n));

@@ -33,6 +33,7 @@ async function handle(req, res, labels, i) {
 module.exports = {
   kind: 'http',
   ROUTES,
+  handle, // also served by bench/lib/continuous-server.js
   params: {
     full: { warmupSeconds: 1, seconds: 4, connections: 8 },
     quick: { warmupSeconds: 0.3, seconds: 1, connections: 8 },
