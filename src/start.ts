@@ -24,6 +24,7 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { isMainThread, threadId } from 'node:worker_threads';
+import { gzipSync } from 'node:zlib';
 
 import { startContinuous, type ContinuousProfiler } from './continuous';
 import { resolveOptions, type ResolvedOptions } from './options';
@@ -174,9 +175,11 @@ class WholeRun {
   /** Folds what is left, synchronously, and returns the gzipped profile. */
   finishSync(): Buffer {
     while (this.#step());
-    const profile = this.#builder.build({ startNanos: this.#startNanos ?? Date.now() * 1e6, durationNanos: this.#durationNanos });
-    if (process.env.LABELPROF_SOURCE_MAPS === '1') mapProfileSourcesSync(profile);
-    return require('node:zlib').gzipSync(profile.encode()) as Buffer;
+    const time = { startNanos: this.#startNanos ?? Date.now() * 1e6, durationNanos: this.#durationNanos };
+    if (process.env.LABELPROF_SOURCE_MAPS !== '1') return gzipSync(this.#builder.encode(time));
+    const profile = this.#builder.build(time);
+    mapProfileSourcesSync(profile);
+    return gzipSync(profile.encode());
   }
 
   get intervalMicros(): number {
