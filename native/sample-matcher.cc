@@ -1,6 +1,7 @@
 #include "sample-matcher.h"
 
 #include <algorithm>
+#include <climits>
 
 namespace labelprof {
 namespace {
@@ -70,12 +71,18 @@ MatchResult MatchSamples(const std::vector<int64_t>& v8_micros, RecordSpan recor
   for (size_t j = 0; j < n; j++) {
     if (out.record[j] >= 0) used[out.record[j]] = true;
   }
+  int64_t previous_done = INT64_MIN;  // records are in time order
   for (uint32_t k = 0; k < records.count; k++) {
     const SampleRecord& r = records.at(k);
     if ((r.flags & kRecordMarkers) == 0 && r.wall_nanos <= stop_nanos && !used[k]) {
       out.records_unmatched++;
-      if (r.flags & kRecordFrameSetup) out.records_unmatched_frame_setup++;
+      if (r.flags & kRecordFrameSetup) {
+        out.records_unmatched_frame_setup++;
+      } else if (previous_done != INT64_MIN && r.wall_nanos - previous_done < kBackToBackNanos) {
+        out.records_unmatched_back_to_back++;
+      }
     }
+    previous_done = std::max(previous_done, r.v8_done_nanos);
   }
   return out;
 }

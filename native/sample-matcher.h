@@ -33,6 +33,14 @@ namespace labelprof {
 // bracket). A bracket takes samples within this much on either side.
 constexpr int64_t kMatchSlackNanos = 1000;
 
+// A signal that starts this soon after the previous record's bracket ended
+// was pending while that one was handled. On a loaded machine V8's sampler
+// thread, late, sometimes sends its next SIGPROF while the isolate thread is
+// still taking the previous one; V8's handler takes one sample for the two
+// (its "record a sample" flag is consumed by the first), so the second
+// signal has no V8 sample. Seen here only under heavy load (1.5-5 us gaps).
+constexpr int64_t kBackToBackNanos = 10000;
+
 // The records of one profiling period, ascending by wall_nanos (the ring's
 // order: one writer thread). Not owned.
 struct RecordSpan {
@@ -63,10 +71,12 @@ struct MatchResult {
   // Per V8 sample (V8's index): the record it is paired with, or -1.
   std::vector<int32_t> record;
   std::vector<SampleFate> fate;
-  // Signal records (not markers) that no V8 sample was paired with, and of
-  // those, the ticks V8 refused to sample (kRecordFrameSetup).
+  // Signal records (not markers) that no V8 sample was paired with; of
+  // those, the ticks V8 refused to sample (kRecordFrameSetup), and the
+  // signals that arrived back to back with the previous record.
   uint32_t records_unmatched = 0;
   uint32_t records_unmatched_frame_setup = 0;
+  uint32_t records_unmatched_back_to_back = 0;
 };
 
 // Pairs `v8_micros` (V8's sample timestamps, CLOCK_MONOTONIC microseconds, in

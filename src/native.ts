@@ -24,6 +24,12 @@ export interface NativeStats {
   afterStop: number;
   /** Handler records no V8 sample was paired with (another CPU profiler's SIGPROF, a tick V8 dropped). */
   unmatchedRecords: number;
+  /**
+   * Of unmatchedRecords, signals that arrived while the previous one was
+   * being handled: V8's sampler, running late on a loaded machine, sent two
+   * and V8 took one sample for both.
+   */
+  unmatchedRecordsBackToBack: number;
   handlerMedianNanos: number;
   handlerMaxNanos: number;
   handlerTotalNanos: number;

@@ -96,6 +96,15 @@ test('matcher: before install, after stop, frame setups', () => {
   assert.equal(r.recordsUnmatchedFrameSetup, 1);
 });
 
+test('matcher: a second signal pending while the first was handled has no V8 sample, and is counted so', () => {
+  // V8's sampler, late, sent two SIGPROFs; V8 sampled the first only.
+  const records = [tick(1000), { wall: 1004 * 1000 + 2000, done: 1006 * 1000 + 800, cpu: 0, label: 0, flags: 0 }, tick(2000)];
+  const r = native._matchSamples({ sampleMicros: [v8StampOf(1000), v8StampOf(2000)], records, installNanos: 0 });
+  assert.deepEqual(r.record, [0, 2]);
+  assert.equal(r.recordsUnmatched, 1);
+  assert.equal(r.recordsUnmatchedBackToBack, 1);
+});
+
 test('matcher: microsecond edges of the bracket', () => {
   // Handler entry at x.999 us, V8 stamps at (x+1).001 us and reports x+2.
   const records = [{ wall: 7000999, done: 7001003, cpu: 0, label: 0, flags: 0 }];
@@ -149,7 +158,8 @@ test('assembly: GC samples go under the GC-start stack; rows in time order; CPU 
   assert.deepEqual(out.pcs, [0x1000, 0x2000, 0x3000, 0x4000, 0x5000, 0x6000]);
   assert.deepEqual(out.stats, {
     v8Samples: 5, matched: 3, gcStartSamples: 1, unmatched: 1, beforeInstall: 0, afterStop: 0,
-    unmatchedRecords: 1, unmatchedRecordsFrameSetup: 1, gcSamplesAttributed: 1, walksComplete: 1, walksNoRoom: 2,
+    unmatchedRecords: 1, unmatchedRecordsFrameSetup: 1, unmatchedRecordsBackToBack: 0, gcSamplesAttributed: 1, walksComplete: 1,
+    walksNoRoom: 2,
   });
 });
 
