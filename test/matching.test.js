@@ -41,51 +41,83 @@ function profileOf(out) {
   return samples;
 }
 
-test('GC every few ms, native frames on: >= 99 % of recorded signals matched, CPU split within 3 points of the measured one', () => {
-  const out = runJson('gc-split.js', { args: ['3000', '1000', 'auto', '2000'], timeoutMs: 90000 });
-  const s = out.stats;
-  const shown = JSON.stringify(s);
-  assert.equal(s.nativeFrames, true);
-  assert.equal(s.gcStacks, true, shown);
-  assert.ok(s.recorded >= 2000, `too few signals: ${shown}`);
-  assert.ok(s.gcs >= s.recorded / 5, `the workload should collect garbage every few ms: ${shown}`);
-  // Every V8 sample is accounted for once.
-  assert.equal(s.v8Samples, s.matched + s.gcStartSamples + s.unmatched + s.beforeInstall + s.afterStop, shown);
-  // Every recorded signal that V8 sampled is matched. V8 takes no sample of a
-  // tick that interrupted a frame setup or teardown in JIT code (0.3-1 % of
-  // ticks here), nor of a second SIGPROF its own sampler sends while the
-  // first is being taken (only on a heavily loaded machine).
-  const sampledByV8 = s.recorded - s.unmatchedRecordsFrameSetup - s.unmatchedRecordsBackToBack;
-  assert.ok(s.unmatchedRecordsFrameSetup <= 0.02 * s.recorded, shown);
-  assert.ok(s.unmatchedRecordsBackToBack <= 0.05 * s.recorded, shown);
-  assert.ok(s.matched >= 0.99 * sampledByV8, `matched ${s.matched} of ${sampledByV8} that V8 sampled: ${shown}`);
-  // A GC-start sample for (nearly) every GC, none taking a tick's place.
-  assert.ok(s.gcStartSamples >= 0.98 * s.gcs && s.gcStartSamples <= s.gcs, shown);
-  assert.ok(s.unmatched <= Math.max(5, 0.01 * s.v8Samples), `V8 samples with no record: ${shown}`);
+// Matching is deterministic and checked on every run. The CPU split and the
+// CPU total are statistical: on a machine loaded far past its cores (this
+// suite shares 2 cores with other work), V8's sampler thread can starve for
+// tens of milliseconds while the main thread runs (seen: 70 ms, 10-12 % of a
+// profile's CPU in such ticks at a load average of 15-20), and the next tick
+// carries all that CPU to whichever function it lands in. A run where more
+// than 3 % of the CPU came that way is starved: it is retried, and if every
+// attempt starves the statistical check is skipped, saying so. A bias from
+// the profiler itself (issue 9's put 5-7 points on one function in 4 runs of
+// 5) shows in runs that are not starved.
+const STARVED = 0.03;
+function attempts(t, count, run) {
+  const starved = [];
+  for (let i = 0; i < count; i++) {
+    const out = run();
+    if (out.starvedCpuShare <= STARVED) return out;
+    starved.push((100 * out.starvedCpuShare).toFixed(1));
+    t.diagnostic(`attempt ${i + 1}: ${starved[i]} % of the CPU in ticks V8's sampler thread sent late`);
+  }
+  t.skip(`V8's sampler thread starved in every attempt (${starved.join(', ')} % of CPU): the machine is overloaded`);
+  return undefined;
+}
 
+test('GC every few ms, native frames on: >= 99 % of recorded signals matched, CPU split within 3 points of the measured one', (t) => {
+  const out = attempts(t, 3, () => {
+    const out = runJson('gc-split.js', { args: ['3000', '1000', 'auto', '2000'], timeoutMs: 90000 });
+    const s = out.stats;
+    const shown = JSON.stringify(s);
+    assert.equal(s.nativeFrames, true);
+    assert.equal(s.gcStacks, true, shown);
+    assert.ok(s.recorded >= 2000, `too few signals: ${shown}`);
+    assert.ok(s.gcs >= s.recorded / 5, `the workload should collect garbage every few ms: ${shown}`);
+    // Every V8 sample is accounted for once.
+    assert.equal(s.v8Samples, s.matched + s.gcStartSamples + s.unmatched + s.beforeInstall + s.afterStop, shown);
+    // Every recorded signal that V8 sampled is matched. V8 takes no sample of a
+    // tick that interrupted a frame setup or teardown in JIT code (0.3-1 % of
+    // ticks here), nor of a second SIGPROF its own sampler sends while the
+    // first is being taken (only on a heavily loaded machine).
+    const sampledByV8 = s.recorded - s.unmatchedRecordsFrameSetup - s.unmatchedRecordsBackToBack;
+    assert.ok(s.unmatchedRecordsFrameSetup <= 0.02 * s.recorded, shown);
+    assert.ok(s.unmatchedRecordsBackToBack <= 0.05 * s.recorded, shown);
+    assert.ok(s.matched >= 0.99 * sampledByV8, `matched ${s.matched} of ${sampledByV8} that V8 sampled: ${shown}`);
+    // A GC-start sample for (nearly) every GC, none taking a tick's place.
+    assert.ok(s.gcStartSamples >= 0.98 * s.gcs && s.gcStartSamples <= s.gcs, shown);
+    assert.ok(s.unmatched <= Math.max(5, 0.01 * s.v8Samples), `V8 samples with no record: ${shown}`);
+    out.samples = profileOf(out);
+    return out;
+  });
+  if (out === undefined) return;
   // The split the tasks really had (CPU measured around each call; units go
   // 5/3/2), against the profile's, by label and by function.
   const m = out.measuredCpuNanos;
   const measuredTotal = m.alpha + m.beta + m.gamma;
   const want = { alpha: (100 * m.alpha) / measuredTotal, beta: (100 * m.beta) / measuredTotal, gamma: (100 * m.gamma) / measuredTotal };
-  const { byLabel, byFunction, gc, gcUnderChurn } = shares(profileOf(out));
+  const { byLabel, byFunction, gc, gcUnderChurn } = shares(out.samples);
   const split = JSON.stringify({ want, byLabel, byFunction });
+  // GC samples hang under the function that allocated.
+  assert.ok(gc >= 10 && gcUnderChurn >= 0.8 * gc, `GC samples ${gc}, under a churn function ${gcUnderChurn}`);
   for (const name of ['alpha', 'beta', 'gamma']) {
     assert.ok(Math.abs(byLabel[name] - want[name]) <= 3, `label ${name}: ${split}`);
     const fn = `churn${name[0].toUpperCase()}${name.slice(1)}`;
     assert.ok(Math.abs(byFunction[fn] - want[name]) <= 3, `function ${fn}: ${split}`);
   }
-  // GC samples hang under the function that allocated.
-  assert.ok(gc >= 10 && gcUnderChurn >= 0.8 * gc, `GC samples ${gc}, under a churn function ${gcUnderChurn}`);
 });
 
-test('the profile\'s CPU total is within 5 % of process.cpuUsage() over the profiled interval', () => {
-  // Single-threaded: V8's GC and compiler helpers off. At 99 Hz V8's own
-  // profiler thread, which the profile cannot see, costs next to nothing
-  // (at 1 kHz with a GC-start sample per GC it took ~4 % here).
-  const out = runJson('gc-split.js', { args: ['3000', '10101'], nodeArgs: ['--single-threaded'] });
-  const samples = profileOf(out);
-  const profileCpu = samples.reduce((a, s) => a + s.cpu, 0);
+test('the profile\'s CPU total is within 5 % of process.cpuUsage() over the profiled interval', (t) => {
+  // Single-threaded: V8's GC and compiler helpers off. At 400 Hz V8's own
+  // profiler thread, which the profile cannot see, costs little (at 1 kHz
+  // with a GC-start sample per GC it took ~4 % here), and the CPU after the
+  // last sample, which no sample carries, is a few milliseconds.
+  const out = attempts(t, 3, () => {
+    const run = runJson('gc-split.js', { args: ['3000', '2500', 'auto', '800'], nodeArgs: ['--single-threaded'], timeoutMs: 90000 });
+    run.samples = profileOf(run);
+    return run;
+  });
+  if (out === undefined) return;
+  const profileCpu = out.samples.reduce((a, s) => a + s.cpu, 0);
   const ratio = profileCpu / out.processCpuNanos;
   assert.ok(Math.abs(ratio - 1) <= 0.05, `profile ${profileCpu} ns, process ${out.processCpuNanos} ns (${ratio.toFixed(3)}): ${JSON.stringify(out.stats)}`);
 });
