@@ -72,7 +72,7 @@ test('GC every few ms, native frames on: >= 99 % of recorded signals matched, CP
     assert.equal(s.nativeFrames, true);
     assert.equal(s.gcStacks, true, shown);
     assert.ok(s.recorded >= 2000, `too few signals: ${shown}`);
-    assert.ok(s.gcs >= s.recorded / 5, `the workload should collect garbage every few ms: ${shown}`);
+    assert.ok(s.gcs >= 200, `the workload should collect garbage every few ms: ${shown}`);
     // Every V8 sample is accounted for once.
     assert.equal(s.v8Samples, s.matched + s.gcStartSamples + s.unmatched + s.beforeInstall + s.afterStop, shown);
     // Every recorded signal that V8 sampled is matched. V8 takes no sample of a
@@ -81,7 +81,7 @@ test('GC every few ms, native frames on: >= 99 % of recorded signals matched, CP
     // first is being taken (only on a heavily loaded machine).
     const sampledByV8 = s.recorded - s.unmatchedRecordsFrameSetup - s.unmatchedRecordsBackToBack;
     assert.ok(s.unmatchedRecordsFrameSetup <= 0.02 * s.recorded, shown);
-    assert.ok(s.unmatchedRecordsBackToBack <= 0.05 * s.recorded, shown);
+    assert.ok(s.unmatchedRecordsBackToBack <= 0.1 * s.recorded, shown);
     assert.ok(s.matched >= 0.99 * sampledByV8, `matched ${s.matched} of ${sampledByV8} that V8 sampled: ${shown}`);
     // A GC-start sample for (nearly) every GC, none taking a tick's place.
     assert.ok(s.gcStartSamples >= 0.98 * s.gcs && s.gcStartSamples <= s.gcs, shown);
