@@ -29,6 +29,7 @@ LABELPROF_METHOD(JS_isProfiling)
 LABELPROF_METHOD(JS_probeContextFrame)
 LABELPROF_METHOD(JS__readLabelSetId)
 LABELPROF_METHOD(JS_refreshUnwindTables)
+LABELPROF_METHOD(JS_setGcStacks)
 #undef LABELPROF_METHOD
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -48,6 +49,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("ackExitSignal", Napi::Function::New(env, JS_ackExitSignal, "ackExitSignal"));
   exports.Set("refreshUnwindTables",
               Napi::Function::New(env, JS_refreshUnwindTables, "refreshUnwindTables"));
+  exports.Set("setGcStacks", Napi::Function::New(env, JS_setGcStacks, "setGcStacks"));
   // Test-only natives start with "_".
   exports.Set("_readLabelSetId", Napi::Function::New(env, JS__readLabelSetId, "_readLabelSetId"));
   return exports;

@@ -47,6 +47,8 @@ Napi::Object StatsToObject(Napi::Env env, const ProfilerStats& s) {
   o.Set("beforeInstall", s.before_install);
   o.Set("afterStop", s.after_stop);
   o.Set("unmatched", s.unmatched);
+  o.Set("unmatchedRecords", s.records_unmatched);
+  o.Set("unmatchedRecordsBackToBack", s.records_unmatched_back_to_back);
   o.Set("handlerMedianNanos", s.handler_median_nanos);
   o.Set("handlerMaxNanos", s.handler_max_nanos);
   o.Set("handlerTotalNanos", s.handler_total_nanos);
@@ -60,6 +62,9 @@ Napi::Object StatsToObject(Napi::Env env, const ProfilerStats& s) {
     o.Set("walksNoRoom", s.walks_no_room);
     o.Set("gcs", s.gcs);
     o.Set("gcSamplesAttributed", s.gc_samples_attributed);
+    o.Set("gcStartSamples", s.gc_start_samples);
+    o.Set("gcStacks", s.gc_stacks);
+    o.Set("unmatchedRecordsFrameSetup", s.records_unmatched_frame_setup);
     if (!s.unwind_error.empty()) o.Set("unwindTableError", s.unwind_error);
   }
   return o;
@@ -119,6 +124,7 @@ ProfilerStats ProfilerInstance::StatsOfRing(const SampleRing& ring) const {
   s.displaced = !signal_handler::IsInstalled();
   s.label_source = label_source_;
   s.native_frames = sampler_.native_frames;
+  s.gc_stacks = gc_stacks_;
   s.unwind_error = unwind_error_;
   return s;
 }
@@ -129,7 +135,8 @@ Napi::Object ProfilerInstance::AssembleToObject(Napi::Env env, const FlatProfile
                                                 const SampleRing& ring, const Period& period,
                                                 int64_t end_nanos, ProfilerStats* stats) {
   SampleColumns samples = AssembleSamples(
-      {flat, ring, period.begin_nanos, end_nanos, period.begin_cpu_nanos, sampler_.native_frames},
+      {flat, SpanOf(ring), ring.pcs(), ring.pcs_dropped(), period.begin_nanos, end_nanos,
+       period.begin_cpu_nanos, sampler_.native_frames},
       stats);
   Napi::Object out = Napi::Object::New(env);
   out.Set("startNanos", static_cast<double>(period.begin_nanos + epoch_offset_nanos_));
@@ -155,35 +162,45 @@ Napi::Object ProfilerInstance::AssembleToObject(Napi::Env env, const FlatProfile
   return out;
 }
 
-void ProfilerInstance::MarkGc(uint16_t kind) {
+void ProfilerInstance::MarkGc(v8::Isolate* isolate, uint16_t kind) {
   if (!sampler_.accepting.load(std::memory_order_acquire)) return;
   // The handler writes the same ring on this thread: keep it out while the
-  // marker goes in (a SIGPROF arriving now is delivered at the unmask).
+  // marker goes in (a SIGPROF arriving now is delivered at the unmask). That
+  // also keeps every signal out of [wall_nanos, v8_done_nanos], so the only
+  // V8 sample stamped inside is CollectSample's (sample-matcher.h).
   sigset_t block, old;
   sigemptyset(&block);
   sigaddset(&block, SIGPROF);
   pthread_sigmask(SIG_BLOCK, &block, &old);
-  SampleRecord marker{};
-  marker.wall_nanos = NowNanos(CLOCK_MONOTONIC);
-  marker.cpu_nanos = NowNanos(CLOCK_THREAD_CPUTIME_ID);
-  marker.label_set_id = sampler_.frames != nullptr ? sampler_.frames->ReadLabelSetIdSignalSafe()
-                                                   : *sampler_.label_slot;
-  marker.flags = kind;
-  sampler_.ring.AppendMarker(marker);
+  if (sampler_.ring.HasRoomForMarker()) {
+    SampleRecord marker{};
+    marker.wall_nanos = NowNanos(CLOCK_MONOTONIC);
+    marker.cpu_nanos = NowNanos(CLOCK_THREAD_CPUTIME_ID);
+    marker.label_set_id = sampler_.frames != nullptr ? sampler_.frames->ReadLabelSetIdSignalSafe()
+                                                     : *sampler_.label_slot;
+    marker.flags = kind;
+    if (kind == kRecordGcStart && gc_stacks_) {
+      // V8 gives no JavaScript stack for samples taken during GC; this one,
+      // taken as the GC starts (the prologue runs in the EXTERNAL VM state),
+      // holds the code that allocated. It lands in every CpuProfiler on the
+      // isolate, which is why it is optional (gcStacks).
+      v8::CpuProfiler::CollectSample(isolate);
+      marker.flags |= kRecordV8Sampled;
+    }
+    marker.v8_done_nanos = NowNanos(CLOCK_MONOTONIC);
+    sampler_.ring.AppendMarker(marker);
+  }
+  // Markers past their budget are skipped, and so is the GC-start sample
+  // with them: that GC's samples stay under (garbage collector).
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
 void ProfilerInstance::OnGcPrologue(v8::Isolate* isolate, v8::GCType, v8::GCCallbackFlags, void* data) {
-  auto* self = static_cast<ProfilerInstance*>(data);
-  self->MarkGc(kRecordGcStart);
-  // V8 gives no JavaScript stack for samples taken during GC; this one,
-  // taken as the GC starts, holds the code that allocated. It follows the
-  // marker in time, so the matcher pairs the two.
-  v8::CpuProfiler::CollectSample(isolate);
+  static_cast<ProfilerInstance*>(data)->MarkGc(isolate, kRecordGcStart);
 }
 
-void ProfilerInstance::OnGcEpilogue(v8::Isolate*, v8::GCType, v8::GCCallbackFlags, void* data) {
-  static_cast<ProfilerInstance*>(data)->MarkGc(kRecordGcEnd);
+void ProfilerInstance::OnGcEpilogue(v8::Isolate* isolate, v8::GCType, v8::GCCallbackFlags, void* data) {
+  static_cast<ProfilerInstance*>(data)->MarkGc(isolate, kRecordGcEnd);
 }
 
 Napi::Value ProfilerInstance::JS_start(const Napi::CallbackInfo& info) {
@@ -367,6 +384,16 @@ Napi::Value ProfilerInstance::JS_refreshUnwindTables(const Napi::CallbackInfo& i
   std::string error;
   if (PrepareUnwindTables(&error)) return info.Env().Null();
   return Napi::String::New(info.Env(), error);
+}
+
+Napi::Value ProfilerInstance::JS_setGcStacks(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsBoolean()) {
+    Napi::TypeError::New(info.Env(), "setGcStacks(enabled: boolean)").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  // Read by the GC prologue on this thread: takes effect at the next GC.
+  gc_stacks_ = info[0].As<Napi::Boolean>().Value();
+  return info.Env().Undefined();
 }
 
 Napi::Value ProfilerInstance::JS_stats(const Napi::CallbackInfo& info) {

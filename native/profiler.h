@@ -47,6 +47,10 @@ class ProfilerInstance {
   // JS_refreshUnwindTables() -> null, or why the CFI table could not be built.
   // After a native module loads: compiles its CFI (others are cached).
   Napi::Value JS_refreshUnwindTables(const Napi::CallbackInfo& info);
+  // JS_setGcStacks(enabled) -> undefined. With native frames, whether each GC
+  // start asks V8 for the JavaScript stack (CpuProfiler::CollectSample), which
+  // also adds a sample to every other CpuProfiler on the isolate.
+  Napi::Value JS_setGcStacks(const Napi::CallbackInfo& info);
   // JS_isProfiling() -> boolean
   Napi::Value JS_isProfiling(const Napi::CallbackInfo& info);
 
@@ -66,8 +70,9 @@ class ProfilerInstance {
   // samples taken inside the GC go under that stack.
   static void OnGcPrologue(v8::Isolate* isolate, v8::GCType type, v8::GCCallbackFlags flags, void* data);
   static void OnGcEpilogue(v8::Isolate* isolate, v8::GCType type, v8::GCCallbackFlags flags, void* data);
-  void MarkGc(uint16_t kind);
+  void MarkGc(v8::Isolate* isolate, uint16_t kind);
   v8::Isolate* gc_isolate_ = nullptr;  // set while the GC callbacks are in
+  bool gc_stacks_ = true;              // see JS_setGcStacks
 
   V8Sampler v8_;
   ThreadSampler sampler_;

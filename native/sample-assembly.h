@@ -1,17 +1,18 @@
 // V8's samples + the handler's records -> one row per sample of the profile:
 // leaf node, label set, CPU and wall time, native pcs, GC parent. Pure:
-// isolate thread, after sampling stopped.
+// isolate thread, after sampling stopped, or a test with made-up input.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
+#include "flat-profile.h"
 #include "profiler-stats.h"
-#include "sample-ring.h"
-#include "v8-sampler.h"
+#include "sample-matcher.h"
 
 namespace labelprof {
 
+// Rows in time order.
 struct SampleColumns {
   std::vector<int32_t> node;       // leaf node in the FlatProfile
   std::vector<int32_t> label;      // label-set id
@@ -26,15 +27,18 @@ struct SampleColumns {
 
 struct AssemblyInput {
   const FlatProfile& flat;
-  const SampleRing& ring;
+  RecordSpan records;       // one period's records, ascending by wall_nanos
+  const uint64_t* pcs;      // the pc arena the records' pcs_offset index
+  uint32_t pcs_dropped;     // walks that found the arena full
   int64_t install_nanos;    // our handler went in
   int64_t stop_nanos;       // stop() began
   int64_t start_cpu_nanos;  // thread CPU time at install
   bool native_frames;
 };
 
-// Fills `stats`' sample counters (before_install, after_stop, unmatched,
-// matched, v8_samples, walks_*, gc_samples_attributed).
+// Fills `stats`' sample counters: v8_samples = matched + gc_start_samples +
+// unmatched + before_install + after_stop; records_unmatched;
+// gc_samples_attributed; walks_*.
 SampleColumns AssembleSamples(const AssemblyInput& in, ProfilerStats* stats);
 
 }  // namespace labelprof

@@ -21,6 +21,11 @@ namespace labelprof {
 // One SIGPROF taken on a profiled thread.
 struct SampleRecord {
   int64_t wall_nanos;     // CLOCK_MONOTONIC at handler entry
+  // CLOCK_MONOTONIC once V8 was done with this event: its chained handler
+  // returned (a signal), or CollectSample returned (a GC-start marker). V8
+  // stamps its sample of the event in [wall_nanos, v8_done_nanos]: the
+  // isolate thread does nothing else in between (sample-matcher.h).
+  int64_t v8_done_nanos;
   int64_t cpu_nanos;      // CLOCK_THREAD_CPUTIME_ID at handler entry
   int32_t label_set_id;   // the label set of the interrupted code
   uint32_t handler_nanos; // our part of the handler, entry to chain
@@ -35,6 +40,12 @@ struct SampleRecord {
 constexpr uint16_t kRecordGcStart = 1u << 15;
 constexpr uint16_t kRecordGcEnd = 1u << 14;
 constexpr uint16_t kRecordMarkers = kRecordGcStart | kRecordGcEnd;
+// On a GC-start marker: V8 was asked for a sample of the JavaScript stack
+// (CpuProfiler::CollectSample) between wall_nanos and v8_done_nanos.
+constexpr uint16_t kRecordV8Sampled = 1u << 13;
+// On a signal record: the tick interrupted generated code in a frame setup or
+// teardown, where V8 takes no sample (signal-handler.cc).
+constexpr uint16_t kRecordFrameSetup = 1u << 12;
 
 // Native pcs kept per sample on average; the arena is shared, so deep and
 // shallow stacks even out. Past it, samples keep no native frames (counted).
@@ -190,6 +201,11 @@ class SampleRing {
     markers_++;
     records_[n] = marker;
     count_.store(n + 1, std::memory_order_release);
+  }
+
+  // Isolate thread, SIGPROF blocked: whether AppendMarker would keep a marker.
+  bool HasRoomForMarker() const {
+    return markers_ < marker_capacity_ && count_.load(std::memory_order_relaxed) < capacity_;
   }
 
   uint32_t count() const { return count_.load(std::memory_order_acquire); }

@@ -42,6 +42,33 @@ ThreadSampler* FindSamplerSignalSafe() {
   return nullptr;
 }
 
+// Called in the signal handler: no allocation, no lock. Whether `pc`, a pc in
+// V8-generated code, sits in a frame setup or teardown: V8's sampler
+// refuses such ticks (TickSample::GetStackSample -> IsNoFrameRegion, the
+// same byte patterns, x64) and records no sample, so our record of the tick
+// can match nothing. Reads only the page holding `pc`, which is mapped: the
+// thread was executing there.
+bool InFrameSetupSignalSafe(uint64_t pc) {
+  const uintptr_t page = pc & ~uintptr_t{4095};
+  auto same_page = [page](uint64_t a) { return (a & ~uintptr_t{4095}) == page; };
+  auto at = [](uint64_t a) { return *reinterpret_cast<const volatile uint8_t*>(a); };
+  // push %rbp; mov %rsp,%rbp -- at pc, or pc is on the mov.
+  for (uint64_t start : {pc, pc - 1}) {
+    if (same_page(start) && same_page(start + 3) && at(start) == 0x55 && at(start + 1) == 0x48 &&
+        at(start + 2) == 0x89 && at(start + 3) == 0xE5) {
+      return true;
+    }
+  }
+  // pop %rbp; ret [N] -- at pc, or pc is on the ret.
+  for (uint64_t start : {pc, pc - 1}) {
+    if (same_page(start) && same_page(start + 1) && at(start) == 0x5D &&
+        (at(start + 1) == 0xC2 || at(start + 1) == 0xC3)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // Called in the signal handler: no allocation, no lock. Hands the signal to
 // the handler we displaced (V8's), which takes the JavaScript sample.
 void ChainSignalSafe(int sig, siginfo_t* info, void* ucontext) {
@@ -63,12 +90,14 @@ void ChainSignalSafe(int sig, siginfo_t* info, void* ucontext) {
 void SigprofHandler(int sig, siginfo_t* info, void* ucontext) {
   int saved_errno = errno;
   ThreadSampler* sampler = FindSamplerSignalSafe();
+  SampleRecord* record = nullptr;
   if (sampler != nullptr &&
       sampler->accepting.load(std::memory_order_acquire)) {
     int64_t entry = NowNanosSignalSafe(CLOCK_MONOTONIC);
-    SampleRecord* record = sampler->ring.ClaimSignalSafe();
+    record = sampler->ring.ClaimSignalSafe();
     if (record != nullptr) {
       record->wall_nanos = entry;
+      record->v8_done_nanos = entry;
       record->cpu_nanos = NowNanosSignalSafe(CLOCK_THREAD_CPUTIME_ID);
       record->label_set_id = sampler->frames != nullptr
                                  ? sampler->frames->ReadLabelSetIdSignalSafe()
@@ -86,6 +115,10 @@ void SigprofHandler(int sig, siginfo_t* info, void* ucontext) {
           record->pcs_count = static_cast<uint16_t>(n);
         }
         record->flags = static_cast<uint16_t>(flags);
+        // A leaf in generated code, where V8 will not sample: counted apart.
+        if (n == 1 && (flags & kWalkStoppedAtCode) && InFrameSetupSignalSafe(pcs[0])) {
+          record->flags |= kRecordFrameSetup;
+        }
       }
       record->handler_nanos =
           static_cast<uint32_t>(NowNanosSignalSafe(CLOCK_MONOTONIC) - entry);
@@ -93,6 +126,11 @@ void SigprofHandler(int sig, siginfo_t* info, void* ucontext) {
     }
   }
   ChainSignalSafe(sig, info, ucontext);
+  // V8 stamped its sample of this signal (if it took one) inside the chained
+  // handler: [wall_nanos, v8_done_nanos] brackets it, which is what the
+  // matcher pairs by. Still this thread, still inside the handler, so the
+  // committed record cannot be read or reused meanwhile.
+  if (record != nullptr) record->v8_done_nanos = NowNanosSignalSafe(CLOCK_MONOTONIC);
   errno = saved_errno;
 }
 

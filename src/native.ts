@@ -11,13 +11,25 @@ export interface NativeStats {
   dropped: number;
   /** Samples in V8's profile, all of them. */
   v8Samples: number;
-  /** V8 samples paired with a handler record: the samples of the profile. */
+  /**
+   * V8 samples paired with a handler record: the samples of the profile.
+   * Every V8 sample is counted once: v8Samples = matched + unmatched +
+   * beforeInstall + afterStop (+ gcStartSamples with native frames).
+   */
   matched: number;
-  /** V8 samples no SIGPROF produced (V8 adds one per deoptimization): left out. */
+  /** V8 samples no SIGPROF produced (V8 adds one per deoptimization, and one per CollectSample call on the isolate): left out. */
   unmatched: number;
   /** V8 samples dropped for being taken before our handler was installed / after stop() began. */
   beforeInstall: number;
   afterStop: number;
+  /** Handler records no V8 sample was paired with (another CPU profiler's SIGPROF, a tick V8 dropped). */
+  unmatchedRecords: number;
+  /**
+   * Of unmatchedRecords, signals that arrived while the previous one was
+   * being handled: V8's sampler, running late on a loaded machine, sent two
+   * and V8 took one sample for both.
+   */
+  unmatchedRecordsBackToBack: number;
   handlerMedianNanos: number;
   handlerMaxNanos: number;
   handlerTotalNanos: number;
@@ -36,6 +48,15 @@ export interface NativeStats {
   /** GCs seen while profiling, and GC samples put under the JavaScript stack that triggered their GC. */
   gcs?: number;
   gcSamplesAttributed?: number;
+  /** V8 samples taken at a GC start (the stacks GC samples go under): not ticks, not in the profile. */
+  gcStartSamples?: number;
+  /** Whether GC starts asked V8 for the JavaScript stack (start option gcStacks). */
+  gcStacks?: boolean;
+  /**
+   * Of unmatchedRecords, ticks V8 declined to sample because they interrupted
+   * a frame setup or teardown in generated code (seen by the native walk).
+   */
+  unmatchedRecordsFrameSetup?: number;
   /** Why the DWARF CFI table could not be built (walks then use frame pointers). */
   unwindTableError?: string;
 }
@@ -77,6 +98,8 @@ export interface NativeBinding {
     useContextFrame: boolean,
     nativeFrames: boolean,
   ): void;
+  /** With native frames: whether each GC start asks V8 for the JavaScript stack (CollectSample). */
+  setGcStacks(enabled: boolean): void;
   /** After a native module loaded: compile its CFI for the walk. Null, or why not. */
   refreshUnwindTables(): string | null;
   /** C++ names demangled, one per input. */

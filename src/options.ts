@@ -22,6 +22,15 @@ export interface StartOptions {
    * Default false.
    */
   sourceMaps?: boolean;
+  /**
+   * With native frames: put samples taken during garbage collection under
+   * the JavaScript stack that triggered the GC. V8's only way to get that
+   * stack (CpuProfiler::CollectSample at each GC start) also adds a sample to
+   * every other CPU profiler on the isolate, out of time order. Default: on,
+   * unless labelprof sees another CPU profiler (--cpu-prof, an open inspector,
+   * an inspector Session's Profiler.start); `true` keeps it on regardless.
+   */
+  gcStacks?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -29,13 +38,15 @@ export interface ResolvedOptions {
   maxSamples: number;
   nativeFrames: boolean;
   sourceMaps: boolean;
+  /** undefined: automatic (on unless another CPU profiler is seen). */
+  gcStacks: boolean | undefined;
 }
 
 export const DEFAULT_INTERVAL_MICROS = 10101;
 export const MIN_INTERVAL_MICROS = 100;
 export const MAX_INTERVAL_MICROS = 1_000_000;
 export const MAX_SAMPLES_LIMIT = 10_000_000;
-const KNOWN = new Set(['intervalMicros', 'maxSamples', 'nativeFrames', 'sourceMaps']);
+const KNOWN = new Set(['intervalMicros', 'maxSamples', 'nativeFrames', 'sourceMaps', 'gcStacks']);
 export const DEFAULT_NATIVE_FRAMES = true;
 
 export function resolveOptions(options: unknown): ResolvedOptions {
@@ -61,6 +72,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   const nativeFrames =
     options.nativeFrames === undefined ? DEFAULT_NATIVE_FRAMES : checkBoolean('nativeFrames', options.nativeFrames);
   const sourceMaps = options.sourceMaps === undefined ? false : checkBoolean('sourceMaps', options.sourceMaps);
+  const gcStacks = options.gcStacks === undefined ? undefined : checkBoolean('gcStacks', options.gcStacks);
   // 3. the interpreted options are within range by construction
-  return { intervalMicros, maxSamples, nativeFrames, sourceMaps };
+  return { intervalMicros, maxSamples, nativeFrames, sourceMaps, gcStacks };
 }

@@ -5,6 +5,7 @@ import { chooseSource, labelSlotBuffer, labelSourceInfo, setSampling } from './l
 import { batchAssembled, beginBatch, labelStats, type LabelSetStats } from './label-sets';
 import { native, type NativeStats } from './native';
 import { resolveOptions, type ResolvedOptions, type StartOptions } from './options';
+import { otherCpuProfiler, watchForOtherProfilers } from './other-profilers';
 import { chunkOfRaw, Profile } from './profile';
 
 export interface ProfilerStats extends NativeStats, LabelSetStats {
@@ -12,6 +13,8 @@ export interface ProfilerStats extends NativeStats, LabelSetStats {
   labelSource: 'context-frame' | 'slot' | 'undecided';
   /** Why the AsyncContextFrame could not be used, when it could not. */
   contextFrameUnavailable?: string;
+  /** With native frames, why GC samples do not get the JavaScript stack that triggered their GC. */
+  gcStacksOff?: string;
 }
 
 /** What owns this thread's sampling: a Profiler or a ContinuousProfiler. */
@@ -19,6 +22,8 @@ interface SamplingOwner {
   readonly nativeFrames: boolean;
 }
 let owner: SamplingOwner | undefined;
+// Why the running owner's GC stacks are off (other-profilers.ts), if they are.
+let gcStacksOff: string | undefined;
 
 /**
  * @internal Starts sampling for `who`; returns the number of the first batch
@@ -31,6 +36,10 @@ export function beginSampling(who: SamplingOwner, resolved: ResolvedOptions): nu
   const binding = native();
   const source = chooseSource(); // before sampling: the probe runs JavaScript
   if (resolved.nativeFrames) refreshUnwindTablesOnDlopen();
+  // GC stacks disturb other CPU profilers on the isolate (other-profilers.ts).
+  const automatic = resolved.nativeFrames && resolved.gcStacks === undefined;
+  gcStacksOff = resolved.gcStacks === false ? 'start({ gcStacks: false })' : automatic ? otherCpuProfiler() : undefined;
+  binding.setGcStacks(gcStacksOff === undefined);
   setSampling(true); // the slot is current before the first signal
   const batch = beginBatch();
   try {
@@ -47,6 +56,12 @@ export function beginSampling(who: SamplingOwner, resolved: ResolvedOptions): nu
     throw err;
   }
   owner = who;
+  // Automatic GC stacks go off as soon as an inspector Session profiles.
+  if (automatic && gcStacksOff === undefined) {
+    watchForOtherProfilers((why) => {
+      gcStacksOff = why;
+    });
+  }
   return batch;
 }
 
@@ -54,17 +69,24 @@ export function beginSampling(who: SamplingOwner, resolved: ResolvedOptions): nu
 export function endSampling(who: SamplingOwner): void {
   if (owner === who) owner = undefined;
   setSampling(false);
+  watchForOtherProfilers(undefined);
 }
 
-/** @internal Counters of the running profile, with the label sets'. */
-export function liveStats(final: NativeStats | undefined): ProfilerStats {
-  return { ...(final ?? native().stats()), ...labelStats(), ...labelSourceInfo() };
+/**
+ * @internal Counters of the running profile, with the label sets'. `gcOff`:
+ * why GC stacks were off, as noted when sampling stopped.
+ */
+export function liveStats(final: NativeStats | undefined, gcOff: string | undefined = gcStacksOff): ProfilerStats {
+  const stats = final ?? native().stats();
+  const gc = stats.nativeFrames && gcOff !== undefined ? { gcStacksOff: gcOff } : {};
+  return { ...stats, ...labelStats(), ...labelSourceInfo(), ...gc };
 }
 
 export class Profiler {
   readonly #options: ResolvedOptions;
   #stopped = false;
   #finalStats: NativeStats | undefined;
+  #gcStacksOff: string | undefined;
   #batch = 0;
 
   /** @internal use start() */
@@ -106,6 +128,7 @@ export class Profiler {
       throw new Error('labelprof: this profiler was already stopped: call start() for a new profile');
     }
     this.#stopped = true;
+    this.#gcStacksOff = gcStacksOff;
     let raw;
     try {
       raw = native().stop();
@@ -120,7 +143,7 @@ export class Profiler {
 
   /** Samples taken, matched, dropped, and what the handler cost; live while running, final after stop. */
   stats(): ProfilerStats {
-    return liveStats(this.#finalStats);
+    return this.#stopped ? liveStats(this.#finalStats, this.#gcStacksOff) : liveStats(undefined);
   }
 }
 

@@ -21,6 +21,7 @@ const bad = [
   [{ maxSamples: 1e9 }, RangeError, /maxSamples/],
   [{ maxSamples: true }, TypeError, /maxSamples.*true of type boolean/],
   [{ interval: 1000 }, TypeError, /Unknown option "interval"/],
+  [{ gcStacks: 'yes' }, TypeError, /Expected a boolean for gcStacks but received "yes" of type string/],
 ];
 
 for (const [options, Type, message] of bad) {
@@ -31,10 +32,12 @@ for (const [options, Type, message] of bad) {
 }
 
 test('good options are accepted', async () => {
-  for (const options of [undefined, {}, { intervalMicros: 100 }, { intervalMicros: 1_000_000, maxSamples: 1 }]) {
+  for (const options of [undefined, {}, { intervalMicros: 100 }, { intervalMicros: 1_000_000, maxSamples: 1 }, { gcStacks: false }]) {
     const p = lp.start(options);
     assert.equal(p.running, true);
     assert.equal(p.intervalMicros, options?.intervalMicros ?? lp.DEFAULT_INTERVAL_MICROS);
+    assert.equal(p.stats().gcStacks, options?.gcStacks ?? true);
+    if (options?.gcStacks === false) assert.equal(p.stats().gcStacksOff, 'start({ gcStacks: false })');
     await p.stop();
     assert.equal(p.running, false);
   }

@@ -11,6 +11,9 @@ const FILE = path.join(__dirname, 'build', 'Release', 'labelprof_test_native.nod
 const SOURCES = [
   'native/dwarf-cfi.cc', 'native/dwarf-cfi.h', 'native/unwind-table.cc', 'native/unwind-table.h',
   'native/stack-walker.cc', 'native/stack-walker.h', 'native/demangle.cc', 'native/demangle.h',
+  'native/sample-matcher.cc', 'native/sample-matcher.h', 'native/sample-assembly.cc', 'native/sample-assembly.h',
+  'native/sample-ring.h', 'native/flat-profile.h', 'native/profiler-stats.h',
+  'test/native/test-matching.cc', 'test/native/test-matching.h',
   'test/native/binding.gyp', 'test/native/burners.cc', 'test/native/burners.h',
   'test/native/test-sampler.cc', 'test/native/test-sampler.h', 'test/native/test-addon.cc',
 ].map((f) => path.join(ROOT, f));

@@ -9,6 +9,7 @@
 #include "../../native/demangle.h"
 #include "../../native/stack-walker.h"
 #include "burners.h"
+#include "test-matching.h"
 #include "test-sampler.h"
 
 namespace {
@@ -187,6 +188,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("_stopSampling", Napi::Function::New(env, JS__stopSampling));
   exports.Set("_walkHere", Napi::Function::New(env, JS__walkHere));
   exports.Set("demangle", Napi::Function::New(env, labelprof::JS_demangle));
+  labelprof_test::AddMatchingExports(env, exports);  // _matchSamples, _assembleSamples
   return exports;
 }
 
