@@ -12,7 +12,8 @@ test('three labelled tasks burning 50/30/20 get their CPU share within 5 points'
   const { samples } = readProfile(fs.readFileSync(file));
   fs.unlinkSync(file);
   assert.ok(stats.v8Samples >= 300, `too few samples: ${JSON.stringify(stats)}`);
-  assert.ok(stats.matched / stats.v8Samples >= 0.95, `too few matched: ${JSON.stringify(stats)}`);
+  // Of the signals recorded (v8Samples also counts the samples V8 takes at GC starts).
+  assert.ok(stats.matched / stats.recorded >= 0.95, `too few matched: ${JSON.stringify(stats)}`);
 
   const cpuByTask = { alpha: 0, beta: 0, gamma: 0 };
   const own = { alpha: [0, 0], beta: [0, 0], gamma: [0, 0] };
