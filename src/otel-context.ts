@@ -19,7 +19,7 @@
 // spans cost what the SDK costs. While one runs, the labels of a span are
 // built once and cached on the span (WeakMap); a nested `with` on the span
 // that is already labelled passes straight through.
-import { getLabels, setLabels, withLabels, type Labels } from './labels';
+import { _withExactLabels, getLabels, withLabels, type Labels } from './labels';
 import { isProfiling } from './profiler';
 
 // Keys the API builds with createContextKey, i.e. Symbol.for(description),
@@ -228,11 +228,7 @@ function runUnderContextLabels<T>(context: unknown, run: () => T): T {
   const current = getLabels();
   if (labels === undefined) {
     if (current.span_id === undefined) return run();
-    const rest = withoutSpanLabels(current);
-    return withLabels({}, () => {
-      setLabels(rest);
-      return run();
-    });
+    return _withExactLabels(withoutSpanLabels(current), run);
   }
   // Re-entering the span that is already labelled (bind, nested with): nothing to change.
   if (current.span_id === labels.span_id && current.trace_endpoint === labels.trace_endpoint) return run();

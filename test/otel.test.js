@@ -11,7 +11,7 @@ const ROUTES = { burnOne: '/one', burnTwo: '/two', burnFour: '/four' };
 
 for (const order of ['before', 'after']) {
   test(`Express + OTel SDK registered ${order} labelprof/otel: CPU by endpoint, span ids of the right request`, () => {
-    const r = runJson('otel-express.js', { args: [order, '300'] });
+    const r = runJson('otel-express.js', { args: [order, '240'] });
     const { samples } = readProfile(fs.readFileSync(r.file));
     fs.unlinkSync(r.file);
     const shown = () => JSON.stringify({ stats: r.stats, measured: r.measuredCpuMicros, endpoints: r.endpoints, driver: r.driver });
@@ -63,3 +63,84 @@ for (const order of ['before', 'after']) {
     }
   });
 }
+
+test('hand-started spans: nesting, setTimeout and await, a span ended while its work runs, ROOT_CONTEXT, no profile, disabled', () => {
+  const r = runJson('otel-manual.js');
+  const s = r.seen;
+  const spanNamed = (name, traceId) => r.spans.find((x) => x.name === name && (traceId === undefined || x.traceId === traceId));
+  const job = s['profiled:outer'];
+  const outer = spanNamed('job', job.trace_id);
+  assert.ok(outer, `the exporter has the outer span of trace ${job.trace_id}`);
+  const inner = spanNamed('step', job.trace_id);
+  const fire = spanNamed('fire-and-forget', job.trace_id);
+  const outerLabels = { phase: 'profiled', span_id: outer.spanId, local_root_span_id: outer.spanId, trace_id: outer.traceId, trace_endpoint: 'job' };
+  assert.deepEqual(s['profiled:before'], { phase: 'profiled' });
+  assert.deepEqual(s['profiled:outer'], outerLabels);
+  assert.deepEqual(s['profiled:outer-after-timer'], outerLabels);
+  // Application labels inside a span merge with the span's, and children inherit them.
+  assert.deepEqual(s['profiled:outer-with-tenant'], { ...outerLabels, tenant: 'acme' });
+  const innerLabels = { ...outerLabels, tenant: 'acme', span_id: inner.spanId };
+  assert.equal(inner.parentSpanId, outer.spanId);
+  for (const at of ['inner', 'inner-after-await', 'inner-in-timer']) assert.deepEqual(s[`profiled:${at}`], innerLabels, at);
+  // Leaving a span's context restores what was there.
+  assert.deepEqual(s['profiled:outer-after-inner'], { ...outerLabels, tenant: 'acme' });
+  assert.deepEqual(s['profiled:root-context'], { phase: 'profiled' }, 'context.with(ROOT_CONTEXT) has no span labels');
+  assert.deepEqual(s['profiled:outer-after-root-context'], outerLabels);
+  assert.deepEqual(s['profiled:outer-after-fire'], outerLabels);
+  assert.deepEqual(s['profiled:after-outer'], { phase: 'profiled' });
+  // A span ended while the timer it started had not run: the timer keeps its labels.
+  assert.deepEqual(s['profiled:after-end'], { ...outerLabels, span_id: fire.spanId });
+
+  // No profile running, and after disableSpanLabels(): spans give no labels.
+  for (const tag of ['idle', 'disabled']) {
+    for (const [k, v] of Object.entries(s)) {
+      if (k.startsWith(`${tag}:`)) assert.equal(v.span_id, undefined, `${k}: ${JSON.stringify(v)}`);
+    }
+    assert.deepEqual(s[`${tag}:outer-with-tenant`], { phase: tag, tenant: 'acme' });
+  }
+
+  // cpuBySpan: the burn functions' CPU lands on the spans that ran them.
+  const bySpan = r.bySpan;
+  const jobSpans = r.spans.filter((x) => x.name === 'job');
+  let outerCpu = 0;
+  let innerCpu = 0;
+  let fireCpu = 0;
+  for (const sp of Object.values(bySpan)) {
+    const exported = r.spans.find((x) => x.spanId === sp.spanId);
+    assert.ok(exported, `cpuBySpan has span ${sp.spanId}, which the exporter never saw`);
+    assert.equal(sp.traceId, exported.traceId);
+    assert.ok(jobSpans.some((j) => j.spanId === sp.localRootSpanId && j.traceId === sp.traceId), `local root of ${exported.name}`);
+    assert.equal(sp.endpoint, 'job');
+    assert.ok(sp.topFunctions.length >= 1 && sp.topFunctions.length <= 3);
+    if (exported.name === 'job') outerCpu += sp.cpuNanos;
+    if (exported.name === 'step') innerCpu += sp.cpuNanos;
+    if (exported.name === 'fire-and-forget') fireCpu += sp.cpuNanos;
+  }
+  // 8 scenarios of 3 / 5 / 4 units: each kind of span got CPU, in about that ratio.
+  const total = outerCpu + innerCpu + fireCpu;
+  const shares = [outerCpu, innerCpu, fireCpu].map((c) => (100 * c) / total);
+  const expected = [25, 41.7, 33.3];
+  shares.forEach((sh, i) => assert.ok(Math.abs(sh - expected[i]) <= 12, `span CPU shares ${shares.map((x) => x.toFixed(1))} vs ${expected}`));
+  assert.deepEqual(Object.keys(r.endpoints), ['job']);
+  assert.equal(r.endpoints.job.localRoots, 8);
+});
+
+test('drop-in: LABELPROF_OTEL=1 labels the spans of an application that never mentions labelprof', () => {
+  const out = require('node:path').join(require('node:os').tmpdir(), `labelprof-otel-dropin-${process.pid}.pb.gz`);
+  const r = require('./helpers').runFixture('otel-dropin-app.js', {
+    nodeArgs: ['--require', 'labelprof/start'],
+    env: { LABELPROF_OTEL: '1', LABELPROF_OUT: out, LABELPROF_INTERVAL_MICROS: '1000' },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const { samples } = readProfile(fs.readFileSync(out));
+  fs.unlinkSync(out);
+  const burn = samples.filter((s) => s.stack.includes('burnInSpan'));
+  const n = burn.reduce((a, s) => a + s.count, 0);
+  assert.ok(n >= 20, `only ${n} samples in burnInSpan`);
+  for (const s of burn) {
+    assert.equal(s.labels.trace_endpoint, 'nightly-report', JSON.stringify(s.labels));
+    assert.match(s.labels.span_id, /^[0-9a-f]{16}$/);
+    assert.equal(s.labels.local_root_span_id, s.labels.span_id);
+    assert.match(s.labels.trace_id, /^[0-9a-f]{32}$/);
+  }
+});
