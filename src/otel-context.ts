@@ -19,7 +19,7 @@
 // spans cost what the SDK costs. While one runs, the labels of a span are
 // built once and cached on the span (WeakMap); a nested `with` on the span
 // that is already labelled passes straight through.
-import { _withExactLabels, getLabels, withLabels, type Labels } from './labels';
+import { _withExactLabels, getLabels, type Labels } from './labels';
 import { isProfiling } from './profiler';
 
 // Keys the API builds with createContextKey, i.e. Symbol.for(description),
@@ -232,7 +232,9 @@ function runUnderContextLabels<T>(context: unknown, run: () => T): T {
   }
   // Re-entering the span that is already labelled (bind, nested with): nothing to change.
   if (current.span_id === labels.span_id && current.trace_endpoint === labels.trace_endpoint) return run();
-  return withLabels(labels as Record<string, string>, run);
+  // The merge withLabels does, without its per-parent cache of merged sets:
+  // span ids are unique, so that cache would only fill up with them.
+  return _withExactLabels({ ...current, ...labels }, run);
 }
 
 // --- wrapping the context manager ---------------------------------------------
