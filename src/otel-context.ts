@@ -2,7 +2,8 @@
 //
 // A span's context becomes active in exactly one place: the registered
 // context manager's `with(context, fn)` (startActiveSpan, context.with, the
-// instrumentations; `bind` goes through it in the SDK's managers). So the
+// instrumentations; `bind` goes through it in the SDK's managers; the
+// experimental `attach` is wrapped on its own). So the
 // registered manager's `with` is wrapped: fn runs inside withLabels(labels of
 // that context's span), which merges them with the labels already there, the
 // application's included, restores the previous labels when fn returns, and
@@ -19,7 +20,7 @@
 // spans cost what the SDK costs. While one runs, the labels of a span are
 // built once and cached on the span (WeakMap); a nested `with` on the span
 // that is already labelled passes straight through.
-import { _withExactLabels, getLabels, type Labels } from './labels';
+import { _withExactLabels, getLabels, setLabels, type Labels } from './labels';
 import { isProfiling } from './profiler';
 
 // Keys the API builds with createContextKey, i.e. Symbol.for(description),
@@ -58,6 +59,7 @@ type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
 interface ContextManager {
   with: AnyFunction;
   bind: AnyFunction;
+  attach?: AnyFunction;
 }
 
 const INVALID_SPAN_ID = '0000000000000000';
@@ -241,7 +243,7 @@ function runUnderContextLabels<T>(context: unknown, run: () => T): T {
 
 const ORIGINALS = Symbol('labelprof.otel.originals');
 interface Wrapped extends ContextManager {
-  [ORIGINALS]?: { with: AnyFunction; bind: AnyFunction; ownWith: boolean; ownBind: boolean };
+  [ORIGINALS]?: { with: AnyFunction; bind: AnyFunction; attach: AnyFunction | undefined; own: { with: boolean; bind: boolean; attach: boolean } };
 }
 
 function wrapWith(original: AnyFunction): AnyFunction {
@@ -270,6 +272,35 @@ function wrapBind(original: AnyFunction): AnyFunction {
   };
 }
 
+// context.attach(context) (API 1.10, experimental) makes a context current
+// imperatively, and the token's dispose() makes the previous one current
+// again: the labels follow the same way (setLabels, then back).
+function wrapAttach(original: AnyFunction): AnyFunction {
+  return function attach_(this: unknown, context: unknown) {
+    if (!isProfiling()) return Reflect.apply(original, this, arguments);
+    const before = getLabels();
+    const labels = spanLabelsOf(context);
+    let next: Record<string, string> | undefined;
+    if (labels === undefined) next = before.span_id === undefined ? undefined : withoutSpanLabels(before);
+    else if (before.span_id !== labels.span_id || before.trace_endpoint !== labels.trace_endpoint) next = { ...before, ...labels };
+    const token = Reflect.apply(original, this, arguments) as { dispose(): void } | null | undefined;
+    if (next === undefined || token === null || typeof token !== 'object' || typeof token.dispose !== 'function') return token;
+    setLabels(next);
+    let restored = false;
+    const dispose = () => {
+      token.dispose();
+      if (restored) return;
+      restored = true;
+      setLabels(before as Record<string, string>);
+    };
+    const labelled = Object.create(token) as { dispose(): void };
+    labelled.dispose = dispose;
+    const disposeSymbol = (Symbol as { dispose?: symbol }).dispose;
+    if (disposeSymbol !== undefined) (labelled as unknown as Record<symbol, () => void>)[disposeSymbol] = dispose;
+    return labelled;
+  };
+}
+
 function isManager(value: unknown): value is ContextManager {
   return (
     value !== null &&
@@ -281,24 +312,25 @@ function isManager(value: unknown): value is ContextManager {
 
 function wrapManager(manager: Wrapped): void {
   if (manager[ORIGINALS] !== undefined) return;
-  const originals = {
-    with: manager.with,
-    bind: manager.bind,
-    ownWith: Object.prototype.hasOwnProperty.call(manager, 'with'),
-    ownBind: Object.prototype.hasOwnProperty.call(manager, 'bind'),
-  };
+  const own = (k: string) => Object.prototype.hasOwnProperty.call(manager, k);
+  const attach = typeof manager.attach === 'function' ? manager.attach : undefined;
+  const originals = { with: manager.with, bind: manager.bind, attach, own: { with: own('with'), bind: own('bind'), attach: own('attach') } };
   Object.defineProperty(manager, ORIGINALS, { value: originals, configurable: true });
   manager.with = wrapWith(originals.with);
   manager.bind = wrapBind(originals.bind);
+  if (attach !== undefined) manager.attach = wrapAttach(attach);
 }
 
 function unwrapManager(manager: Wrapped): void {
   const originals = manager[ORIGINALS];
   if (originals === undefined) return;
-  if (originals.ownWith) manager.with = originals.with;
-  else delete (manager as Partial<ContextManager>).with;
-  if (originals.ownBind) manager.bind = originals.bind;
-  else delete (manager as Partial<ContextManager>).bind;
+  const restore = (k: 'with' | 'bind' | 'attach', value: AnyFunction | undefined) => {
+    if (originals.own[k]) (manager as unknown as Record<string, unknown>)[k] = value;
+    else delete (manager as unknown as Record<string, unknown>)[k];
+  };
+  restore('with', originals.with);
+  restore('bind', originals.bind);
+  if (originals.attach !== undefined) restore('attach', originals.attach);
   delete manager[ORIGINALS];
 }
 
