@@ -4,7 +4,7 @@
 // spans into labels; then, for the five slowest spans, it prints their wall
 // duration (from the tracer) beside the CPU the profile gives them, and where
 // that CPU went (their top three functions).
-//   node examples/otel-spans.js [requests]
+//   node examples/otel-spans.js [requests]     (writes labelprof-otel-spans.pb.gz, or $LABELPROF_OUT)
 //
 // The setup is the three lines of the README's "Tracing: spans as labels".
 const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node');
@@ -25,6 +25,7 @@ registerInstrumentations({
 });
 
 const crypto = require('node:crypto');
+const path = require('node:path');
 const http = require('node:http');
 const express = require('express');
 
@@ -77,6 +78,8 @@ async function main() {
   }
   const profile = await profiler.stop();
   server.close();
+  const out = path.resolve(process.env.LABELPROF_OUT || 'labelprof-otel-spans.pb.gz');
+  await profile.write(out);
 
   // Self CPU per span, and per local root (a request: its span and all below it).
   const bySpan = cpuBySpan(profile, { topFunctions: 1000 });
@@ -107,6 +110,9 @@ async function main() {
     );
   }
   console.log('\nWall time without CPU is waiting (the sleeps above stand for a payment provider and a database).');
+  console.log(`\nThe profile is in ${out}; for instance:`);
+  console.log(`  go tool pprof -top -tagfocus=trace_endpoint='GET /checkout' ${out}`);
+  console.log(`  go tool pprof -top -tagfocus=span_id=${slowest[0].spanContext().spanId} ${out}`);
 }
 
 main().catch((err) => {

@@ -22,6 +22,7 @@
 // that is already labelled passes straight through.
 import { _withExactLabels, getLabels, setLabels, type Labels } from './labels';
 import { isProfiling } from './profiler';
+import { registerLabelRewrite } from './profile-labels';
 
 // Keys the API builds with createContextKey, i.e. Symbol.for(description),
 // identical across copies and versions of @opentelemetry/api and core.
@@ -76,6 +77,40 @@ interface SpanInfo {
   readonly provisional: boolean;
 }
 const infoOfSpan = new WeakMap<object, SpanInfo>();
+
+// Samples of a request taken before its route was known carry the method
+// alone. Once a route is known, the profile built afterwards gives those
+// samples the full endpoint too (a rewrite at profile time, keyed by local
+// root). Bounded: past MAX_PENDING_ROOTS requests still waiting for their
+// route, or routes learned but not yet written, the oldest are forgotten and
+// their early samples keep the method alone (cpuByEndpoint still joins them
+// by local root).
+const MAX_PENDING_ROOTS = 65536;
+const pendingRoots = new Set<string>(); // local roots labelled with a provisional endpoint
+const finalEndpoints = new Map<string, string>(); // local root -> endpoint learned later
+
+function notePending(localRoot: string): void {
+  if (pendingRoots.has(localRoot)) return;
+  pendingRoots.add(localRoot);
+  if (pendingRoots.size > MAX_PENDING_ROOTS) pendingRoots.delete(pendingRoots.values().next().value!);
+}
+
+function noteFinal(localRoot: string, endpoint: string): void {
+  if (!pendingRoots.delete(localRoot)) return;
+  finalEndpoints.set(localRoot, endpoint);
+  if (finalEndpoints.size > MAX_PENDING_ROOTS) finalEndpoints.delete(finalEndpoints.keys().next().value!);
+}
+
+const completedLabels = new WeakMap<Labels, Labels>();
+function completeEndpoint(labels: Labels): Labels {
+  const root = labels.local_root_span_id;
+  if (root === undefined) return labels;
+  const endpoint = finalEndpoints.get(root);
+  if (endpoint === undefined || endpoint === labels.trace_endpoint) return labels;
+  let out = completedLabels.get(labels);
+  if (out === undefined) completedLabels.set(labels, (out = Object.freeze({ ...labels, trace_endpoint: endpoint })));
+  return out;
+}
 
 function asSpan(value: unknown): OtelSpan | undefined {
   if (value === null || typeof value !== 'object') return undefined;
@@ -170,6 +205,8 @@ function newSpanInfo(span: OtelSpan, sc: OtelSpanContext, rpc: RpcMetadata | und
 }
 
 function freezeInfo(sc: OtelSpanContext, localRoot: string, endpoint: string, provisional: boolean): SpanInfo {
+  if (provisional) notePending(localRoot);
+  else if (pendingRoots.size > 0) noteFinal(localRoot, endpoint);
   return {
     labels: Object.freeze({
       span_id: sc.spanId,
@@ -362,6 +399,7 @@ export function hookContextManager(apiMajor: string): void {
   if (existing !== undefined && existing.configurable === false) {
     throw new Error(`labelprof/otel: the OpenTelemetry API registry on globalThis cannot be observed (non-configurable)`);
   }
+  registerLabelRewrite(completeEndpoint);
   const state = { key, registry: g[key], lastManager: undefined as unknown, wrapped: new Set<Wrapped>() };
   hooked = state;
   Object.defineProperty(g, key, {

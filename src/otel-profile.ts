@@ -4,7 +4,7 @@
 import type { Profile as PprofProfile } from 'pprof-format';
 
 import { invalidType, invalidValue } from './errors';
-import { Profile } from './profiler';
+import { Profile } from './profile';
 
 export interface FunctionCpu {
   /** Function name as in the profile (JavaScript or native). */

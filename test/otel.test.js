@@ -52,6 +52,11 @@ for (const order of ['before', 'after']) {
     assert.ok(rightSpanCpu / burnCpu >= 0.99, `only ${((100 * rightSpanCpu) / burnCpu).toFixed(2)}% of the handlers' CPU has a span of its route: ${shown()}`);
     assert.deepEqual(Object.keys(burnCpuByEndpoint).sort(), ['GET /four', 'GET /one', 'GET /two'], JSON.stringify(burnCpuByEndpoint));
 
+    // Samples taken before Express matched the route (the server span, the
+    // router) get the route as well: every sample with span labels names one.
+    const endpointsInProfile = new Set(samples.filter((x) => x.labels.span_id !== undefined).map((x) => x.labels.trace_endpoint));
+    assert.deepEqual([...endpointsInProfile].sort(), ['GET /four', 'GET /one', 'GET /two']);
+
     // CPU by endpoint (cpuByEndpoint, all of each request's CPU) against the
     // CPU the handlers measured for their work.
     const measuredTotal = Object.values(r.measuredCpuMicros).reduce((a, b) => a + b, 0);
