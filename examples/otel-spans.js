@@ -67,7 +67,7 @@ function get(port, path) {
 }
 
 async function main() {
-  const requests = Number(process.argv[2] || 120);
+  const requests = Number(process.argv[2] || 200);
   const server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const { port } = server.address();
