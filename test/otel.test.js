@@ -153,3 +153,21 @@ test('drop-in: LABELPROF_OTEL=1 labels the spans of an application that never me
     assert.match(s.labels.trace_id, /^[0-9a-f]{32}$/);
   }
 });
+
+test('examples/otel-spans.js prints the five slowest spans with wall time, CPU and top functions', () => {
+  const path = require('node:path');
+  const os = require('node:os');
+  const out = path.join(os.tmpdir(), `labelprof-otel-example-${process.pid}.pb.gz`);
+  const r = require('node:child_process').spawnSync(process.execPath, [path.join(__dirname, '..', 'examples', 'otel-spans.js'), '80'], {
+    env: { ...process.env, LABELPROF_OUT: out },
+    encoding: 'utf8',
+    timeout: 120000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const rows = r.stdout.split('\n').filter((l) => /^ {2}\S.* [0-9a-f]{16} +[\d.]+ ms +[\d.]+ ms +[\d.]+ ms/.test(l));
+  assert.equal(rows.length, 5, r.stdout);
+  assert.ok(rows.some((l) => /computePrices/.test(l)), r.stdout);
+  const { samples } = readProfile(fs.readFileSync(out));
+  fs.unlinkSync(out);
+  assert.ok(samples.some((s) => s.labels.trace_endpoint === 'GET /checkout'));
+});
