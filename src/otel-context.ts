@@ -292,12 +292,13 @@ function wrapWith(original: AnyFunction): AnyFunction {
   };
 }
 
-// The SDK's managers bind through `with`; this covers managers that do not.
-// Where both apply, the inner `with` finds the labels already in place.
+// For managers whose `bind` does not call their own `with` (the SDK's do,
+// and are left alone: see wrapManager). A function bound while no profile
+// runs is left as it is, so binding costs nothing then.
 function wrapBind(original: AnyFunction): AnyFunction {
   return function bind_(this: unknown, context: unknown, target: unknown) {
     const bound = Reflect.apply(original, this, arguments);
-    if (typeof target !== 'function' || typeof bound !== 'function') return bound;
+    if (!isProfiling() || typeof target !== 'function' || typeof bound !== 'function') return bound;
     const labelled = function (this: unknown) {
       if (!isProfiling()) return Reflect.apply(bound as AnyFunction, this, arguments);
       const self = this;
@@ -354,8 +355,32 @@ function wrapManager(manager: Wrapped): void {
   const originals = { with: manager.with, bind: manager.bind, attach, own: { with: own('with'), bind: own('bind'), attach: own('attach') } };
   Object.defineProperty(manager, ORIGINALS, { value: originals, configurable: true });
   manager.with = wrapWith(originals.with);
-  manager.bind = wrapBind(originals.bind);
+  if (!bindCallsWith(manager, originals)) manager.bind = wrapBind(originals.bind);
   if (attach !== undefined) manager.attach = wrapAttach(attach);
+}
+
+// Whether the manager's bind goes through its own `with` (the SDK's
+// AbstractAsyncHooksContextManager does): then `with` is the one wrapper
+// needed, and bound functions cost nothing more. Found by binding a no-op to
+// the active context and calling it, with `with` briefly instrumented.
+function bindCallsWith(manager: Wrapped, originals: { with: AnyFunction; bind: AnyFunction }): boolean {
+  const wrapped = manager.with;
+  let called = false;
+  manager.with = function probeWith(this: unknown) {
+    called = true;
+    return Reflect.apply(originals.with, this, arguments);
+  };
+  try {
+    const active = (manager as unknown as { active?: () => unknown }).active;
+    if (typeof active !== 'function') return false;
+    const bound = Reflect.apply(originals.bind, manager, [Reflect.apply(active, manager, []), () => undefined]);
+    if (typeof bound === 'function') bound();
+    return called;
+  } catch {
+    return false;
+  } finally {
+    manager.with = wrapped;
+  }
 }
 
 function unwrapManager(manager: Wrapped): void {

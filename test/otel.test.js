@@ -171,3 +171,12 @@ test('examples/otel-spans.js prints the five slowest spans with wall time, CPU a
   fs.unlinkSync(out);
   assert.ok(samples.some((s) => s.labels.trace_endpoint === 'GET /checkout'));
 });
+
+test('a context manager whose bind() bypasses its with(): bound functions get the span labels while profiling', () => {
+  const r = runJson('otel-custom-manager.js');
+  assert.equal(r.bindWrapped, 'bind_');
+  assert.equal(r.whileProfiling.active, true);
+  assert.deepEqual(r.whileProfiling.labels, { span_id: r.spanId, local_root_span_id: r.spanId, trace_id: r.whileProfiling.labels.trace_id, trace_endpoint: 'bound-work' });
+  assert.deepEqual(r.boundBeforeStart, {}, 'bound before start(): left as it was');
+  assert.deepEqual(r.outside, {});
+});
