@@ -11,7 +11,7 @@ const ROUTES = { burnOne: '/one', burnTwo: '/two', burnFour: '/four' };
 
 for (const order of ['before', 'after']) {
   test(`Express + OTel SDK registered ${order} labelprof/otel: CPU by endpoint, span ids of the right request`, () => {
-    const r = runJson('otel-express.js', { args: [order, '240'] });
+    const r = runJson('otel-express.js', { args: [order, '180'] });
     const { samples } = readProfile(fs.readFileSync(r.file));
     fs.unlinkSync(r.file);
     const shown = () => JSON.stringify({ stats: r.stats, measured: r.measuredCpuMicros, endpoints: r.endpoints, driver: r.driver });
@@ -57,14 +57,23 @@ for (const order of ['before', 'after']) {
     const endpointsInProfile = new Set(samples.filter((x) => x.labels.span_id !== undefined).map((x) => x.labels.trace_endpoint));
     assert.deepEqual([...endpointsInProfile].sort(), ['GET /four', 'GET /one', 'GET /two']);
 
-    // CPU by endpoint (cpuByEndpoint, all of each request's CPU) against the
-    // CPU the handlers measured for their work.
+    // CPU by endpoint against the CPU the handlers measured for their work
+    // (process.cpuUsage() around each piece): the profile's CPU of that same
+    // work by trace_endpoint within 3 points. All of each request's CPU
+    // (cpuByEndpoint) also counts HTTP parsing, Express, OTel and the
+    // response, which the handlers cannot measure; that is about the same per
+    // request (1-2 ms here), so it pulls the shares together by up to ~2
+    // points with this work (6-24 ms per request): within 5.
     const measuredTotal = Object.values(r.measuredCpuMicros).reduce((a, b) => a + b, 0);
+    const burnTotal = Object.values(burnCpuByEndpoint).reduce((a, b) => a + b, 0);
     const profiledTotal = ['/one', '/two', '/four'].reduce((a, route) => a + (r.endpoints[`GET ${route}`] ?? 0), 0);
     for (const route of ['/one', '/two', '/four']) {
       const measured = (100 * r.measuredCpuMicros[route]) / measuredTotal;
-      const profiled = (100 * (r.endpoints[`GET ${route}`] ?? 0)) / profiledTotal;
-      assert.ok(Math.abs(measured - profiled) <= 3, `${route}: profile ${profiled.toFixed(1)}% vs measured ${measured.toFixed(1)}%: ${shown()}`);
+      const work = (100 * burnCpuByEndpoint[`GET ${route}`]) / burnTotal;
+      const whole = (100 * (r.endpoints[`GET ${route}`] ?? 0)) / profiledTotal;
+      const what = `${route}: measured ${measured.toFixed(1)}%, profile ${work.toFixed(1)}% of the work, ${whole.toFixed(1)}% of all CPU: ${shown()}`;
+      assert.ok(Math.abs(measured - work) <= 3, what);
+      assert.ok(Math.abs(measured - whole) <= 5, what);
     }
   });
 }
