@@ -461,8 +461,3 @@ export function unhookContextManager(): void {
 export function contextManagerHooked(): boolean {
   return hooked !== undefined;
 }
-
-/** Tests only: the labels the integration gives a context's span, computed now. */
-export function _spanLabelsOf(context: unknown): Labels | undefined {
-  return spanLabelsOf(context);
-}
