@@ -3,11 +3,11 @@
 // A span's context becomes active in exactly one place: the registered
 // context manager's `with(context, fn)` (startActiveSpan, context.with, the
 // instrumentations; `bind` goes through it in the SDK's managers; the
-// experimental `attach` is wrapped on its own). So the
-// registered manager's `with` is wrapped: fn runs inside withLabels(labels of
-// that context's span), which merges them with the labels already there, the
-// application's included, restores the previous labels when fn returns, and
-// hands them to every continuation created inside, as the OTel context is.
+// experimental `attach` is wrapped on its own). So the registered manager's
+// `with` is wrapped: fn runs under the labels already there (the
+// application's included) merged with those of that context's span, as
+// withLabels would run it: the previous labels come back when fn returns,
+// and every continuation created inside keeps them, as it keeps the context.
 //
 // The manager may be registered before or after labelprof: the API keeps its
 // globals in one object under Symbol.for('opentelemetry.js.api.<major>') on
@@ -30,7 +30,7 @@ const SPAN_KEY = Symbol.for('OpenTelemetry Context Key SPAN');
 const RPC_METADATA_KEY = Symbol.for('OpenTelemetry SDK Context Key RPC_METADATA');
 
 /** The label keys labelprof/otel sets. */
-export const SPAN_LABEL_KEYS = ['span_id', 'local_root_span_id', 'trace_id', 'trace_endpoint'] as const;
+export const SPAN_LABEL_KEYS = Object.freeze(['span_id', 'local_root_span_id', 'trace_id', 'trace_endpoint'] as const);
 
 // Structural views of the OTel objects used here, so that nothing of
 // @opentelemetry/api is needed at compile time or in the published types.
@@ -159,6 +159,18 @@ function rpcRoute(rpc: RpcMetadata | undefined): string | undefined {
   return typeof rpc?.route === 'string' && rpc.route !== '' ? rpc.route : undefined;
 }
 
+/**
+ * The endpoint once the request's route is known: method and route; the
+ * route alone for a span the sampler dropped (a non-recording span has no
+ * attributes to take the method from).
+ */
+function routedEndpoint(rpc: RpcMetadata | undefined, span: OtelSpan): string | undefined {
+  const route = rpcRoute(rpc);
+  if (route === undefined) return undefined;
+  const method = methodOf(asSpan(rpc?.span)) ?? methodOf(span);
+  return method !== undefined ? `${method} ${route}` : route;
+}
+
 function rpcOf(context: OtelContext): RpcMetadata | undefined {
   const rpc = context.getValue(RPC_METADATA_KEY);
   return rpc !== null && typeof rpc === 'object' ? (rpc as RpcMetadata) : undefined;
@@ -193,13 +205,10 @@ function newSpanInfo(span: OtelSpan, sc: OtelSpanContext, rpc: RpcMetadata | und
     ({ endpoint, provisional } = endpointOfRoot(span, rpc));
   }
   // A route known from the request beats an inherited provisional endpoint.
-  const route = rpcRoute(rpc);
-  if (route !== undefined) {
-    const method = methodOf(rpcSpan) ?? methodOf(span);
-    if (method !== undefined) {
-      endpoint = `${method} ${route}`;
-      provisional = false;
-    }
+  const routed = routedEndpoint(rpc, span);
+  if (routed !== undefined) {
+    endpoint = routed;
+    provisional = false;
   }
   return freezeInfo(sc, localRoot, endpoint, provisional);
 }
@@ -230,15 +239,15 @@ function spanLabelsOf(context: unknown): Labels | undefined {
   const rpc = rpcOf(context as OtelContext);
   if (info !== undefined) {
     // Provisional: has the router matched a route since?
-    const route = rpcRoute(rpc);
-    if (route === undefined) return info.labels;
-    const method = methodOf(asSpan(rpc?.span)) ?? methodOf(span);
-    if (method === undefined) return info.labels;
+    const routed = routedEndpoint(rpc, span);
+    if (routed === undefined) return info.labels;
     const l = info.labels;
-    info = freezeInfo({ spanId: l.span_id!, traceId: l.trace_id! }, l.local_root_span_id!, `${method} ${route}`, false);
+    info = freezeInfo({ spanId: l.span_id!, traceId: l.trace_id! }, l.local_root_span_id!, routed, false);
   } else {
     const sc = span.spanContext();
-    if (!validSpanContext(sc)) return undefined;
+    // A remote span (a parent extracted from headers and entered as it is)
+    // is no span of this process: its context gets no span labels.
+    if (!validSpanContext(sc) || sc.isRemote === true) return undefined;
     info = newSpanInfo(span, sc, rpc);
   }
   infoOfSpan.set(span, info);

@@ -9,72 +9,87 @@ const { runJson, readProfile } = require('./helpers');
 
 const ROUTES = { burnOne: '/one', burnTwo: '/two', burnFour: '/four' };
 
+// One run of the Express app: asserts what must hold in every run (which
+// span each sample carries) and returns what is off in the CPU shares, which
+// sampling noise can move.
+function expressRun(order) {
+  const r = runJson('otel-express.js', { args: [order, '180'] });
+  const { samples } = readProfile(fs.readFileSync(r.file));
+  fs.unlinkSync(r.file);
+  const shown = () => JSON.stringify({ stats: r.stats, measured: r.measuredCpuMicros, endpoints: r.endpoints, driver: r.driver });
+
+  // The exporter's spans: each span's route is its trace's server span's http.route.
+  const routeOfTrace = new Map();
+  for (const s of r.spans) if (s.parentSpanId === undefined && s.route !== undefined) routeOfTrace.set(s.traceId, s.route);
+  const spanById = new Map(r.spans.map((s) => [s.spanId, { ...s, route: routeOfTrace.get(s.traceId) }]));
+  const serverSpanOfTrace = new Map(r.spans.filter((s) => s.parentSpanId === undefined).map((s) => [s.traceId, s.spanId]));
+  const requestOfSpan = new Map(Object.entries(r.spanOfRequest).map(([n, id]) => [id, n]));
+  assert.equal(requestOfSpan.size, Object.keys(r.spanOfRequest).length, 'one span per request');
+
+  // Samples inside the route handlers' work.
+  let burnCpu = 0;
+  let rightSpanCpu = 0;
+  const otherRequest = [];
+  const inconsistent = [];
+  const burnCpuByEndpoint = {};
+  for (const s of samples) {
+    const burn = s.stack.find((f) => Object.hasOwn(ROUTES, f));
+    if (burn === undefined) continue;
+    const route = ROUTES[burn];
+    burnCpu += s.cpu;
+    const span = spanById.get(s.labels.span_id);
+    if (span !== undefined && span.route === route) rightSpanCpu += s.cpu;
+    // The request label set by the handler must sit with that request's span and no other.
+    const owner = requestOfSpan.get(s.labels.span_id);
+    if (owner !== undefined && owner !== s.labels.req) otherRequest.push(`${burn} req=${s.labels.req} span of req ${owner} x${s.count}`);
+    if (span !== undefined && (span.traceId !== s.labels.trace_id || serverSpanOfTrace.get(span.traceId) !== s.labels.local_root_span_id)) {
+      inconsistent.push(JSON.stringify(s.labels));
+    }
+    const e = s.labels.trace_endpoint ?? '(none)';
+    burnCpuByEndpoint[e] = (burnCpuByEndpoint[e] ?? 0) + s.cpu;
+  }
+  assert.ok(burnCpu > 0 && samples.filter((s) => s.stack.some((f) => Object.hasOwn(ROUTES, f))).reduce((n, s) => n + s.count, 0) >= 300, `too few samples in the handlers: ${shown()}`);
+  assert.deepEqual(otherRequest, [], 'no sample carries another request\'s span id');
+  assert.deepEqual(inconsistent, [], 'span_id, trace_id and local_root_span_id agree with the exporter');
+  assert.ok(rightSpanCpu / burnCpu >= 0.99, `only ${((100 * rightSpanCpu) / burnCpu).toFixed(2)}% of the handlers' CPU has a span of its route: ${shown()}`);
+  assert.deepEqual(Object.keys(burnCpuByEndpoint).sort(), ['GET /four', 'GET /one', 'GET /two'], JSON.stringify(burnCpuByEndpoint));
+
+  // Samples taken before Express matched the route (the server span, the
+  // router) get the route as well: every sample with span labels names one.
+  const endpointsInProfile = new Set(samples.filter((x) => x.labels.span_id !== undefined).map((x) => x.labels.trace_endpoint));
+  assert.deepEqual([...endpointsInProfile].sort(), ['GET /four', 'GET /one', 'GET /two']);
+
+  // CPU by endpoint against the CPU the handlers measured for their work
+  // (process.cpuUsage() around each piece): the profile's CPU of that same
+  // work by trace_endpoint within 3 points. All of each request's CPU
+  // (cpuByEndpoint) also counts HTTP parsing, Express, OTel and the
+  // response, which the handlers cannot measure; that is about the same per
+  // request (1-2 ms here), so it pulls the shares together by up to ~2
+  // points with this work (6-24 ms per request): within 5.
+  const shareProblems = [];
+  const measuredTotal = Object.values(r.measuredCpuMicros).reduce((a, b) => a + b, 0);
+  const burnTotal = Object.values(burnCpuByEndpoint).reduce((a, b) => a + b, 0);
+  const profiledTotal = ['/one', '/two', '/four'].reduce((a, route) => a + (r.endpoints[`GET ${route}`] ?? 0), 0);
+  for (const route of ['/one', '/two', '/four']) {
+    const measured = (100 * r.measuredCpuMicros[route]) / measuredTotal;
+    const work = (100 * burnCpuByEndpoint[`GET ${route}`]) / burnTotal;
+    const whole = (100 * (r.endpoints[`GET ${route}`] ?? 0)) / profiledTotal;
+    const what = `${route}: measured ${measured.toFixed(1)}%, profile ${work.toFixed(1)}% of the work, ${whole.toFixed(1)}% of all CPU: ${shown()}`;
+    if (Math.abs(measured - work) > 3 || Math.abs(measured - whole) > 5) shareProblems.push(what);
+  }
+  return shareProblems;
+}
+
 for (const order of ['before', 'after']) {
   test(`Express + OTel SDK registered ${order} labelprof/otel: CPU by endpoint, span ids of the right request`, () => {
-    const r = runJson('otel-express.js', { args: [order, '180'] });
-    const { samples } = readProfile(fs.readFileSync(r.file));
-    fs.unlinkSync(r.file);
-    const shown = () => JSON.stringify({ stats: r.stats, measured: r.measuredCpuMicros, endpoints: r.endpoints, driver: r.driver });
-
-    // The exporter's spans: each span's route is its trace's server span's http.route.
-    const routeOfTrace = new Map();
-    for (const s of r.spans) if (s.parentSpanId === undefined && s.route !== undefined) routeOfTrace.set(s.traceId, s.route);
-    const spanById = new Map(r.spans.map((s) => [s.spanId, { ...s, route: routeOfTrace.get(s.traceId) }]));
-    const serverSpanOfTrace = new Map(r.spans.filter((s) => s.parentSpanId === undefined).map((s) => [s.traceId, s.spanId]));
-    const requestOfSpan = new Map(Object.entries(r.spanOfRequest).map(([n, id]) => [id, n]));
-    assert.equal(requestOfSpan.size, Object.keys(r.spanOfRequest).length, 'one span per request');
-
-    // Samples inside the route handlers' work.
-    let burnCpu = 0;
-    let rightSpanCpu = 0;
-    const otherRequest = [];
-    const inconsistent = [];
-    const burnCpuByEndpoint = {};
-    for (const s of samples) {
-      const burn = s.stack.find((f) => Object.hasOwn(ROUTES, f));
-      if (burn === undefined) continue;
-      const route = ROUTES[burn];
-      burnCpu += s.cpu;
-      const span = spanById.get(s.labels.span_id);
-      if (span !== undefined && span.route === route) rightSpanCpu += s.cpu;
-      // The request label set by the handler must sit with that request's span and no other.
-      const owner = requestOfSpan.get(s.labels.span_id);
-      if (owner !== undefined && owner !== s.labels.req) otherRequest.push(`${burn} req=${s.labels.req} span of req ${owner} x${s.count}`);
-      if (span !== undefined && (span.traceId !== s.labels.trace_id || serverSpanOfTrace.get(span.traceId) !== s.labels.local_root_span_id)) {
-        inconsistent.push(JSON.stringify(s.labels));
-      }
-      const e = s.labels.trace_endpoint ?? '(none)';
-      burnCpuByEndpoint[e] = (burnCpuByEndpoint[e] ?? 0) + s.cpu;
-    }
-    assert.ok(burnCpu > 0 && samples.filter((s) => s.stack.some((f) => Object.hasOwn(ROUTES, f))).reduce((n, s) => n + s.count, 0) >= 300, `too few samples in the handlers: ${shown()}`);
-    assert.deepEqual(otherRequest, [], 'no sample carries another request\'s span id');
-    assert.deepEqual(inconsistent, [], 'span_id, trace_id and local_root_span_id agree with the exporter');
-    assert.ok(rightSpanCpu / burnCpu >= 0.99, `only ${((100 * rightSpanCpu) / burnCpu).toFixed(2)}% of the handlers' CPU has a span of its route: ${shown()}`);
-    assert.deepEqual(Object.keys(burnCpuByEndpoint).sort(), ['GET /four', 'GET /one', 'GET /two'], JSON.stringify(burnCpuByEndpoint));
-
-    // Samples taken before Express matched the route (the server span, the
-    // router) get the route as well: every sample with span labels names one.
-    const endpointsInProfile = new Set(samples.filter((x) => x.labels.span_id !== undefined).map((x) => x.labels.trace_endpoint));
-    assert.deepEqual([...endpointsInProfile].sort(), ['GET /four', 'GET /one', 'GET /two']);
-
-    // CPU by endpoint against the CPU the handlers measured for their work
-    // (process.cpuUsage() around each piece): the profile's CPU of that same
-    // work by trace_endpoint within 3 points. All of each request's CPU
-    // (cpuByEndpoint) also counts HTTP parsing, Express, OTel and the
-    // response, which the handlers cannot measure; that is about the same per
-    // request (1-2 ms here), so it pulls the shares together by up to ~2
-    // points with this work (6-24 ms per request): within 5.
-    const measuredTotal = Object.values(r.measuredCpuMicros).reduce((a, b) => a + b, 0);
-    const burnTotal = Object.values(burnCpuByEndpoint).reduce((a, b) => a + b, 0);
-    const profiledTotal = ['/one', '/two', '/four'].reduce((a, route) => a + (r.endpoints[`GET ${route}`] ?? 0), 0);
-    for (const route of ['/one', '/two', '/four']) {
-      const measured = (100 * r.measuredCpuMicros[route]) / measuredTotal;
-      const work = (100 * burnCpuByEndpoint[`GET ${route}`]) / burnTotal;
-      const whole = (100 * (r.endpoints[`GET ${route}`] ?? 0)) / profiledTotal;
-      const what = `${route}: measured ${measured.toFixed(1)}%, profile ${work.toFixed(1)}% of the work, ${whole.toFixed(1)}% of all CPU: ${shown()}`;
-      assert.ok(Math.abs(measured - work) <= 3, what);
-      assert.ok(Math.abs(measured - whole) <= 5, what);
-    }
+    // CPU weights come from the thread's CPU clock between samples; when the
+    // machine starves V8's sampler thread (a loaded CI box), one sample can
+    // carry tens of milliseconds and move a share by points. A run outside
+    // the window is repeated once; both must not be.
+    const first = expressRun(order);
+    if (first.length === 0) return;
+    const second = expressRun(order);
+    assert.deepEqual(second, [], `two runs with shares outside the window; the first: ${first.join('; ')}`);
   });
 }
 
@@ -105,6 +120,17 @@ test('hand-started spans: nesting, setTimeout and await, a span ended while its 
   const attached = spanNamed('attached', s['profiled:attached'].trace_id);
   assert.deepEqual(s['profiled:attached'], { phase: 'profiled', span_id: attached.spanId, local_root_span_id: attached.spanId, trace_id: attached.traceId, trace_endpoint: 'attached' });
   assert.deepEqual(s['profiled:after-attach'], { phase: 'profiled' });
+  assert.deepEqual(s['profiled:remote-context'], { phase: 'profiled' }, 'a remote span is no span of this process');
+  const consumer = r.spans.find((x) => x.spanId === s['profiled:under-remote'].span_id);
+  assert.equal(consumer?.name, 'consumer');
+  assert.equal(consumer.parentSpanId, 'b7ad6b7169203331');
+  assert.deepEqual(s['profiled:under-remote'], {
+    phase: 'profiled',
+    span_id: consumer.spanId,
+    local_root_span_id: consumer.spanId,
+    trace_id: '0af7651916cd43dd8448eb211c80319c',
+    trace_endpoint: 'consumer',
+  });
   // A span ended while the timer it started had not run: the timer keeps its labels.
   assert.deepEqual(s['profiled:after-end'], { ...outerLabels, span_id: fire.spanId });
 
@@ -126,7 +152,7 @@ test('hand-started spans: nesting, setTimeout and await, a span ended while its 
     const exported = r.spans.find((x) => x.spanId === sp.spanId);
     assert.ok(exported, `cpuBySpan has span ${sp.spanId}, which the exporter never saw`);
     assert.equal(sp.traceId, exported.traceId);
-    if (exported.name === 'attached') continue;
+    if (exported.name === 'attached' || exported.name === 'consumer') continue;
     assert.ok(jobSpans.some((j) => j.spanId === sp.localRootSpanId && j.traceId === sp.traceId), `local root of ${exported.name}`);
     assert.equal(sp.endpoint, 'job');
     assert.ok(sp.topFunctions.length >= 1 && sp.topFunctions.length <= 3);
@@ -139,7 +165,7 @@ test('hand-started spans: nesting, setTimeout and await, a span ended while its 
   const shares = [outerCpu, innerCpu, fireCpu].map((c) => (100 * c) / total);
   const expected = [25, 41.7, 33.3];
   shares.forEach((sh, i) => assert.ok(Math.abs(sh - expected[i]) <= 12, `span CPU shares ${shares.map((x) => x.toFixed(1))} vs ${expected}`));
-  assert.deepEqual(Object.keys(r.endpoints).filter((e) => e !== 'attached'), ['job']);
+  assert.deepEqual(Object.keys(r.endpoints).filter((e) => e !== 'attached' && e !== 'consumer'), ['job']);
   assert.equal(r.endpoints.job.localRoots, 8);
 });
 
