@@ -17,7 +17,9 @@ const pkg = path.join(appDir, 'node_modules', 'labelprof');
 fs.mkdirSync(path.join(pkg, 'node_modules'), { recursive: true });
 for (const f of ['package.json', 'dist', 'esm']) fs.cpSync(path.join(ROOT, f), path.join(pkg, f), { recursive: true });
 fs.symlinkSync(path.join(ROOT, 'build'), path.join(pkg, 'build'), 'dir');
-for (const dep of ['pprof-format', 'node-gyp-build']) {
+// labelprof's own dependencies, as npm would install them beside it.
+for (const dep of Object.keys(require('../package.json').dependencies)) {
+  fs.mkdirSync(path.dirname(path.join(pkg, 'node_modules', dep)), { recursive: true });
   fs.symlinkSync(path.join(ROOT, 'node_modules', dep), path.join(pkg, 'node_modules', dep), 'dir');
 }
 test.after(() => fs.rmSync(appDir, { recursive: true, force: true }));
