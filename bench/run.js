@@ -17,7 +17,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 
-const { VARIANTS, LONG_VARIANTS, variantById } = require('./lib/variants');
+const { VARIANTS, LONG_VARIANTS, variantById, appliesTo } = require('./lib/variants');
 const { driveHttp } = require('./lib/http-driver');
 const { machine, gitCommit, cpuTimes, cpuTimesDelta, busyFraction, foreignCores } = require('./lib/system');
 const { aggregate } = require('./lib/aggregate');
@@ -328,7 +328,7 @@ async function main() {
   for (let round = 0; round < opts.runs; round++) {
     log(`bench: round ${round + 1}/${opts.runs}`);
     for (const w of opts.workloads) {
-      for (const variant of rotate(active, round)) {
+      for (const variant of rotate(active.filter((v) => appliesTo(v, w)), round)) {
         const res = await measure(ctx, w, variant, paramsOf(w), `[${round + 1}/${opts.runs}]`);
         if (res.type === 'unsupported') {
           unsupported[variant.id] = res.reason;

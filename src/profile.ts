@@ -12,6 +12,7 @@ import { native, type NativeStats, type RawProfile } from './native';
 import { nativeFramesOfSamples } from './native-frames';
 import { PprofBuilder, type PprofChunk } from './pprof';
 import { mapProfileSourcesSync, preloadSourceMaps } from './source-maps';
+import { labelsForProfile } from './profile-labels';
 import { Symbolizer } from './symbolizer';
 
 const gzipAsync = promisify(gzip);
@@ -54,7 +55,7 @@ export function chunkOfRaw(raw: RawProfile): PprofChunk {
   }
   return {
     raw,
-    labelsOf: (id) => labels.get(id) ?? {},
+    labelsOf: (id) => labelsForProfile(labels.get(id) ?? {}),
     unlabelledOutsideJs: raw.stats.labelSource === 'slot',
     native: nativeParts,
   };

@@ -13,6 +13,7 @@
 //   LABELPROF_WORKERS=1         profile Worker threads too (each its own files)
 //   LABELPROF_QUIET=1           no "wrote ..." lines on stderr
 //   LABELPROF_SOURCE_MAPS=1     frames mapped to the sources people wrote (source-maps.ts)
+//   LABELPROF_OTEL=1            OpenTelemetry spans become labels (labelprof/otel)
 //
 // The last (partial) period, or the whole-run profile, is written on normal
 // exit, and on SIGINT/SIGTERM when the application does not handle them
@@ -33,6 +34,7 @@ import { pprofHandler } from './pprof-handler';
 import { tryNative } from './native';
 import { mainBinaryPath, Profile, writeFileAtomicSync } from './profile';
 import { mapProfileSourcesSync } from './source-maps';
+import { enableSpanLabelsFromEnv } from './otel-dropin';
 
 function warn(message: string): void {
   process.stderr.write(`labelprof: ${message}\n`);
@@ -272,6 +274,7 @@ function servePprof(address: string): void {
 }
 
 function begin(): void {
+  enableSpanLabelsFromEnv(warn);
   const options = optionsFromEnv();
   const hasPeriod = process.env.LABELPROF_PERIOD_SECONDS !== undefined && process.env.LABELPROF_PERIOD_SECONDS !== '';
   const periodSeconds = hasPeriod

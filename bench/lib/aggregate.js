@@ -3,6 +3,7 @@
 // with each variant's overhead as a ratio to the baseline of the same round
 // (the baseline measured in the same pass of the round-robin).
 const { summarize } = require('./stats');
+const { appliesTo } = require('./variants');
 
 const MB = 1024 * 1024;
 
@@ -98,6 +99,8 @@ const PAIRS = [
   ['lp-labels-only', 'als'],
   ['lp-99-L', 'lp-99'],
   ['als', 'baseline'],
+  ['otel', 'express'],
+  ['otel-lp-99', 'otel'],
 ];
 
 function pairs(measurements, workloads) {
@@ -127,7 +130,7 @@ function aggregate({ meta, measurements, long, micro }) {
       description: meta.workloads[w],
       rows: summarizeRows(
         measurements.filter((m) => m.workload === w),
-        meta.variants,
+        meta.variants.filter((v) => appliesTo(v, w)),
         meta.unsupported,
         kindOf,
       ),

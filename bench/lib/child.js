@@ -24,7 +24,7 @@ async function main() {
   }
   let measured;
   if (workload.kind === 'http') {
-    measured = await workload.serve({ wrap: setup.wrap, params: job.params, send, onMessage });
+    measured = await workload.serve({ wrap: setup.wrap, express: setup.express, params: job.params, send, onMessage });
   } else {
     const c0 = process.cpuUsage();
     const t0 = performance.now();

@@ -6,7 +6,7 @@
 const zlib = require('node:zlib');
 const { Profile } = require('pprof-format');
 
-const LABEL_KEYS = new Set(['endpoint', 'tenant', 'task', 'job', 'op']);
+const LABEL_KEYS = new Set(['endpoint', 'tenant', 'task', 'job', 'op', 'trace_endpoint']); // trace_endpoint: labelprof/otel
 const IDLE = new Set(['(idle)', '(program)', '(root)']);
 
 function labelledShare(gzipped) {

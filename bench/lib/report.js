@@ -228,6 +228,15 @@ function targets(summary) {
         (tables.micro?.['await-lpprofiling'] ? `; one await inside withLabels while profiling ${num(tables.micro['await-lpprofiling'].median, 0)} ns.` : '.'),
     );
   }
+  const sdk = pair('http', 'otel', 'express');
+  const spans = pair('http', 'otel-lp-99', 'otel');
+  if (sdk || spans) {
+    const both = (p) => (p ? `throughput ${ratioCell(p.ratios.throughput)}, CPU per request ${ratioCell(p.ratios.cpuMicrosPerRequest)}` : '–');
+    out.push(
+      `- **OpenTelemetry** (HTTP under Express, paired per round): the SDK with http/express instrumentation against Express alone: ${both(sdk)}; ` +
+        `labelprof/otel at 99 Hz (spans as labels) against the SDK alone: ${both(spans)}.`,
+    );
+  }
   return out.length > 0 ? `### Targets (reported, not asserted)\n\n${out.join('\n')}\n` : '';
 }
 

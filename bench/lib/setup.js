@@ -28,6 +28,15 @@ function setupVariant(variant) {
     wrap = labelprof().withLabels;
   }
 
+  let otel;
+  if (variant.otel !== undefined) {
+    // eslint-disable-next-line global-require
+    otel = require('./otel').setUpOtel({ labelprofRoot: LABELPROF_ROOT, withLabelprof: variant.otel === 'labelprof' });
+  }
+  // Express is loaded after the instrumentations are registered, as they require.
+  // eslint-disable-next-line global-require
+  const express = variant.server === 'express' ? require('express') : undefined;
+
   let finish = async () => ({});
   if (variant.profiler === 'labelprof') {
     const lp = labelprof();
@@ -132,7 +141,14 @@ function setupVariant(variant) {
       };
     };
   }
-  return { wrap, finish, startMillis: performance.now() - t0 };
+  if (otel !== undefined) {
+    const inner = finish;
+    finish = async () => {
+      await otel.provider.forceFlush();
+      return { ...(await inner()), exportedSpans: otel.exportedSpans() };
+    };
+  }
+  return { wrap, finish, express, startMillis: performance.now() - t0 };
 }
 
 module.exports = { setupVariant };

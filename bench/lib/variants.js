@@ -7,6 +7,12 @@
 //           'als'       AsyncLocalStorage.run(labels, fn), no profiler
 //           'labelprof' labelprof.withLabels(labels, fn)
 //           'datadog'   the tracer-style context wiring of @datadog/pprof (lib/datadog.js)
+//
+//   server: 'express'   (HTTP only) the handler is mounted on an Express app
+//   otel:   'sdk'       (HTTP only) the OpenTelemetry SDK with the http and express
+//                       instrumentations, registered before the server exists (lib/otel.js)
+//           'labelprof' the same, with labelprof/otel turning spans into labels
+//   workloads           the workloads a variant applies to (all when absent)
 
 const HZ99_MICROS = 10101; // labelprof's default (and dd-trace's 1e6/99)
 const KHZ_MICROS = 1000;
@@ -27,6 +33,12 @@ const VARIANTS = [
   { id: 'dd-1k', name: '@datadog/pprof 1 kHz + contexts + CPU', profiler: 'datadog', intervalMicros: KHZ_MICROS, labels: 'datadog' },
   { id: 'insp-99', name: 'inspector 99 Hz', profiler: 'inspector', intervalMicros: HZ99_MICROS, labels: 'none' },
   { id: 'insp-1k', name: 'inspector 1 kHz', profiler: 'inspector', intervalMicros: KHZ_MICROS, labels: 'none' },
+  // OpenTelemetry (issue 11): what the SDK costs, and what labelprof/otel adds
+  // to it. The handler runs under Express there (the express instrumentation
+  // sets http.route), so 'express' is their reference, not the baseline.
+  { id: 'express', name: 'Express, no profiler', profiler: 'none', labels: 'none', server: 'express', workloads: ['http'] },
+  { id: 'otel', name: 'OpenTelemetry SDK + http/express instrumentation', profiler: 'none', labels: 'none', server: 'express', otel: 'sdk', workloads: ['http'] },
+  { id: 'otel-lp-99', name: 'OpenTelemetry SDK + http/express instrumentation + labelprof/otel 99 Hz', profiler: 'labelprof', intervalMicros: HZ99_MICROS, labels: 'none', server: 'express', otel: 'labelprof', workloads: ['http'] },
 ];
 
 // The 60-second profile on the HTTP workload (what continuous profilers
@@ -42,4 +54,8 @@ function variantById(id) {
   return v;
 }
 
-module.exports = { VARIANTS, LONG_VARIANTS, variantById, HZ99_MICROS, KHZ_MICROS };
+function appliesTo(variant, workload) {
+  return variant.workloads === undefined || variant.workloads.includes(workload);
+}
+
+module.exports = { VARIANTS, LONG_VARIANTS, variantById, appliesTo, HZ99_MICROS, KHZ_MICROS };

@@ -43,10 +43,12 @@ module.exports = {
     `autocannon, ${p.connections} connections, ${p.warmupSeconds} s warm-up + ${p.seconds} s measured; handler ~0.7 ms CPU, 3 awaits, withLabels({endpoint, tenant}) per request`,
 
   // Serves until the runner says 'end'; resolves with the measurement.
-  serve({ wrap, send, onMessage }) {
+  // With `express` (the OpenTelemetry variants), the same handler is mounted
+  // on an Express app, one route per endpoint.
+  serve({ wrap, express, send, onMessage }) {
     let served = 0;
     let failed = 0;
-    const server = http.createServer((req, res) => {
+    const onRequest = (req, res) => {
       const i = served++;
       const route = ROUTES.includes(req.url) ? req.url : 'other';
       const labels = { endpoint: route, tenant: TENANTS[i & 7] };
@@ -55,7 +57,15 @@ module.exports = {
         res.statusCode = 500;
         res.end();
       });
-    });
+    };
+    let listener = onRequest;
+    if (express !== undefined) {
+      const app = express();
+      for (const route of ROUTES) app.get(route, onRequest);
+      app.use(onRequest);
+      listener = app;
+    }
+    const server = http.createServer(listener);
     server.keepAliveTimeout = 60_000;
     return new Promise((resolve, reject) => {
       let begin;
