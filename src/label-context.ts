@@ -32,6 +32,8 @@ import { EMPTY, LabelSet, setOnSetFreed, STORE_MAGIC, TAG_BASE } from './label-s
 import { tryNative } from './native';
 
 const PROBE_ID = 1 << 19;
+// A store that is never current outside runWith's own step (id 0, no labels).
+const SCOPE_BREAK = new LabelSet(0, EMPTY.labels);
 
 // The store value is the LabelSet itself: AsyncLocalStorage's contexts are
 // then what keeps a set alive (label-sets.ts frees its id when none does).
@@ -81,6 +83,10 @@ function runWithSlot<T>(id: number, fn: () => T): T {
 export function runWith<T>(set: LabelSet, fn: () => T): T {
   if (source === undefined) chooseSource();
   if (!labelsInUse && set.id !== 0) noteLabelsInUse();
+  // AsyncLocalStorage.run with the store it already holds makes no new
+  // scope, so a setLabels inside would leak out to the caller: step through
+  // another store first.
+  if (storage.getStore() === set) return storage.run(SCOPE_BREAK, runWith, set, fn) as T;
   if (source === 'context-frame') return storage.run(set, fn);
   return storage.run(set, runWithSlot, set.id, fn) as T;
 }

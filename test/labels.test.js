@@ -214,3 +214,11 @@ test('past the cap on live label sets, labels still work, samples carry labelpro
   assert.ok(out.labelSetsAfter < 50, JSON.stringify(out));
   assert.deepEqual(out.afterLabels, [JSON.stringify({ request: 'after' })]);
 });
+
+test('setLabels inside a withLabels of the same labels stays inside it', () => {
+  lp.withLabels({ a: '1' }, () => {
+    lp.withLabels({ a: '1' }, () => lp.setLabels({ b: '2' }));
+    assert.deepEqual(lp.getLabels(), { a: '1' });
+  });
+  assert.deepEqual(lp.getLabels(), {});
+});
