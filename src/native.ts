@@ -21,8 +21,13 @@ export interface NativeStats {
   handlerMedianNanos: number;
   handlerMaxNanos: number;
   handlerTotalNanos: number;
-  /** Someone replaced labelprof's SIGPROF handler while it ran. */
+  /**
+   * Someone replaced labelprof's SIGPROF handler while it ran and signals no
+   * longer reached it: the rest of the profile is missing.
+   */
   displaced: boolean;
+  /** When displaced: the last signal the handler took (wall clock, nanoseconds since the Unix epoch). */
+  displacedAtNanos?: number;
   /** Where the handler read labels. */
   labelSource: string;
   /** Whether the handler walked native stacks; the walk counters below come with it. */
