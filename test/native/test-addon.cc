@@ -40,6 +40,7 @@ Napi::Object StatsObject(Napi::Env env) {
   o.Set("buildMicros", static_cast<double>(st.build_micros));
   o.Set("compiledNow", st.compiled_now);
   o.Set("skipped", st.skipped);
+  o.Set("retiredPending", st.retired_pending);
   return o;
 }
 
@@ -92,6 +93,17 @@ Napi::Value JS__memsetLoop(const Napi::CallbackInfo& info) {
 Napi::Value JS__sortLoop(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(),
                            static_cast<double>(labelprof_test::SortCaller(NumberArg(info, 0, "ms", 100))));
+}
+
+// _holdWalk(hold: boolean): acts as a walk in flight (the handler's
+// Acquire) until called again with false (its Release).
+Napi::Value JS__holdWalk(const Napi::CallbackInfo& info) {
+  if (info.Length() > 0 && info[0].ToBoolean().Value()) {
+    labelprof::unwind_table::AcquireSignalSafe();
+  } else {
+    labelprof::unwind_table::ReleaseSignalSafe();
+  }
+  return info.Env().Undefined();
 }
 
 // _startSampling(intervalMicros, capacity, maxDepth)
@@ -183,6 +195,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("_syscallLoop", Napi::Function::New(env, JS__syscallLoop));
   exports.Set("_memsetLoop", Napi::Function::New(env, JS__memsetLoop));
   exports.Set("_sortLoop", Napi::Function::New(env, JS__sortLoop));
+  exports.Set("_holdWalk", Napi::Function::New(env, JS__holdWalk));
   exports.Set("_startSampling", Napi::Function::New(env, JS__startSampling));
   exports.Set("_stopSampling", Napi::Function::New(env, JS__stopSampling));
   exports.Set("_walkHere", Napi::Function::New(env, JS__walkHere));
