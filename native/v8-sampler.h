@@ -30,8 +30,6 @@ struct FlatProfile {
   std::vector<std::string> node_url;
   std::vector<int32_t> sample_node;    // node index per sample
   std::vector<int64_t> sample_micros;  // CLOCK_MONOTONIC microseconds
-  int64_t start_micros = 0;
-  int64_t end_micros = 0;
 };
 
 // Isolate thread only.
@@ -52,7 +50,6 @@ class V8Sampler {
   FlatProfile StopPrevious();
   // Stops the running profile and returns it flattened.
   FlatProfile Stop();
-  bool running() const { return running_; }
   bool has_previous() const { return has_previous_; }
 
  private:

@@ -42,7 +42,7 @@ export function getLabel(key: string): string | undefined {
   return Object.prototype.hasOwnProperty.call(labels, key) ? labels[key] : undefined;
 }
 
-/** Tests only: the id of the current label set. */
+/** @internal Tests only: the id of the current label set. */
 export function _currentSetId(): number {
   return currentSet().id;
 }

@@ -1,5 +1,5 @@
 // The only place the compiled addon is loaded. Everything else talks to it
-// through the NativeBinding interface, which unit tests can replace.
+// through the NativeBinding interface.
 import * as path from 'node:path';
 
 export interface NativeStats {
@@ -112,7 +112,6 @@ function load(): NativeBinding {
   if (override) return require(path.resolve(override)) as NativeBinding;
   const root = path.join(__dirname, '..');
   try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
     return nodeGypBuild(root) as NativeBinding;
   } catch (err) {
@@ -141,9 +140,4 @@ export function tryNative(): NativeBinding | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Tests only: replace the addon with a fake. */
-export function _setNative(fake: NativeBinding | undefined): void {
-  binding = fake;
 }

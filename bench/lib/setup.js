@@ -13,7 +13,6 @@ const LABELPROF_ROOT = require('./labelprof-root');
 const plain = (labels, fn) => fn();
 
 function labelprof() {
-  // eslint-disable-next-line global-require
   return require(LABELPROF_ROOT);
 }
 
@@ -76,7 +75,6 @@ function setupVariant(variant) {
       };
     };
   } else if (variant.profiler === 'datadog') {
-    // eslint-disable-next-line global-require
     const dd = require('./datadog').startDatadog(variant.intervalMicros);
     wrap = dd.wrap;
     finish = async () => {
@@ -99,7 +97,6 @@ function setupVariant(variant) {
       };
     };
   } else if (variant.profiler === 'inspector') {
-    // eslint-disable-next-line global-require
     const inspector = require('node:inspector');
     const session = new inspector.Session();
     session.connect();
