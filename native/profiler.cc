@@ -23,6 +23,9 @@ template <typename T, typename Array>
 Array ToTypedArray(Napi::Env env, const std::vector<T>& values) {
   Napi::ArrayBuffer buffer =
       Napi::ArrayBuffer::New(env, std::max<size_t>(1, values.size()) * sizeof(T));
+  // Empty when the environment is going away (a Worker terminated during
+  // stop()): Data() on it would abort the process in node-addon-api.
+  if (buffer.IsEmpty()) return Array();
   if (!values.empty()) {
     std::memcpy(buffer.Data(), values.data(), values.size() * sizeof(T));
   }

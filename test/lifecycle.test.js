@@ -72,3 +72,12 @@ test('a SIGPROF handler that displaces ours is detected and reported, without a 
   assert.equal(out.reinstalled, true);
   assert.equal(out.secondDisplaced, false);
 });
+
+test('Workers terminated while they start and stop profiles never abort the process', () => {
+  const r = runFixture('worker-churn.js', { args: ['60'] });
+  assert.equal(r.status, 0, describeRun('worker-churn.js', r));
+  const out = JSON.parse(r.stdout.trim().split('\n').pop());
+  assert.equal(out.workers, 60);
+  assert.ok(out.terminated >= 45, JSON.stringify(out));
+  assert.ok(out.mainSamples > 0, JSON.stringify(out));
+});
