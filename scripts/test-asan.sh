@@ -3,6 +3,7 @@
 # UndefinedBehaviorSanitizer (its own build directory, .asan/; ./build is
 # left alone), then the test suite with it, every child process included.
 #   scripts/test-asan.sh [test-file-substring...]
+#   scripts/test-asan.sh --stress SECONDS     (npm run stress under the same build)
 # Node itself is not instrumented: libasan is preloaded so that its
 # allocator and interceptors are in place before node starts, leak
 # detection is off (node's own allocations would all be "leaks" at exit),
@@ -42,4 +43,8 @@ export LABELPROF_BINDING=$addon
 export LD_PRELOAD=$libasan
 export ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1:allow_user_segv_handler=1:detect_stack_use_after_return=0
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-node scripts/run-tests.js "$@"
+if [ "${1:-}" = --stress ]; then
+  node scripts/stress.js --seconds "${2:-30}"
+else
+  node scripts/run-tests.js "$@"
+fi
