@@ -16,7 +16,7 @@ namespace {
 constexpr int kMaxThreads = 64;
 // Threads that can be inside our handler at once and still be protected
 // from re-entry; past it a thread runs unguarded.
-constexpr int kMaxActive = 128;
+constexpr int kMaxActive = 64;
 
 // The registered threads. Entry i belongs to thread g_threads[i]; only that
 // thread writes it (Register and Unregister run on the isolate thread) and
