@@ -49,3 +49,12 @@ test("@datadog/pprof's time profiler on top: restart cycles underneath it, no cr
   ]);
   assert.equal(stderr.split('\n').filter((l) => /^labelprof: .*displaced/.test(l)).length, 1, stderr);
 });
+
+test('a cycle built behind the probe (a foreign handler that dropped signals, then chains) ends in the re-entry guard, not a crash', () => {
+  const r = runFixture('handler-cycle.js');
+  assert.equal(r.status, 0, describeRun('handler-cycle.js', r));
+  const out = JSON.parse(r.stdout.trim().split('\n').pop());
+  // Both handlers kept running, each once per signal.
+  assert.ok(out.signals >= 30, JSON.stringify(out));
+  assert.ok(out.foreignCalls >= 10, JSON.stringify(out));
+});
