@@ -1,9 +1,9 @@
 'use strict';
 // Facts that C++ and TypeScript both state must agree (one source each,
 // checked here so that the two cannot drift):
-// - the label tag: AsyncLocalStorage holds TAG_BASE + id (src/label-context.ts)
-//   and the handler decodes kLabelSetTagBase .. kLabelSetTagLimit
-//   (native/context-frame.h);
+// - label ids: the handler accepts [0, kLabelSetIdLimit) (native/context-frame.h),
+//   JavaScript hands out ids below ID_LIMIT (src/label-sets.ts); the tag base
+//   and magic are JavaScript's alone, passed to the addon at the probe;
 // - the stats fields: what StatsToObject sets (native/profiler.cc) is what
 //   NativeStats declares (src/native.ts), optional exactly where the C++ sets
 //   a field only sometimes; and a real stats object has those fields.
@@ -35,16 +35,19 @@ function tsConstants(file) {
   return out;
 }
 
-test('label tag: the base and range the handler decodes are the ones JavaScript stores', () => {
+test('label ids: the range the handler accepts is the range JavaScript hands out', () => {
   const cpp = cppConstants('native/context-frame.h');
-  const js = tsConstants('src/label-context.ts');
   const sets = tsConstants('src/label-sets.ts');
-  assert.equal(typeof cpp.kLabelSetTagBase, 'number');
-  assert.equal(js.TAG_BASE, cpp.kLabelSetTagBase, 'TAG_BASE (src/label-context.ts) != kLabelSetTagBase (native/context-frame.h)');
-  // Every id JavaScript can store decodes: the probe's id and every interned set's.
-  assert.ok(js.TAG_BASE + js.PROBE_ID < cpp.kLabelSetTagLimit, 'PROBE_ID falls outside the decoded range');
-  assert.ok(js.TAG_BASE + sets.MAX_LABEL_SETS < cpp.kLabelSetTagLimit, 'MAX_LABEL_SETS falls outside the decoded range');
-  assert.ok(sets.MAX_LABEL_SETS <= js.PROBE_ID, 'the probe id collides with label-set ids');
+  const context = tsConstants('src/label-context.ts');
+  assert.equal(typeof cpp.kLabelSetIdLimit, 'number', 'kLabelSetIdLimit not found in native/context-frame.h');
+  assert.equal(sets.ID_LIMIT, cpp.kLabelSetIdLimit, 'ID_LIMIT (src/label-sets.ts) != kLabelSetIdLimit (native/context-frame.h)');
+  // Every id JavaScript can store decodes: the probe's and every interned set's.
+  assert.ok(context.PROBE_ID < cpp.kLabelSetIdLimit, 'PROBE_ID falls outside the accepted range');
+  assert.ok(sets.MAX_LABEL_SETS <= context.PROBE_ID, 'label-set ids reach the probe id');
+  // The tag and magic are JavaScript's, handed to the addon by probeContextFrame:
+  // one source; they must stay small integers (Smis) with every id added.
+  assert.match(read('src/label-context.ts'), /probeContextFrame\(PROBE_ID, STORE_MAGIC, TAG_BASE\)/);
+  assert.ok(sets.TAG_BASE + sets.ID_LIMIT < 2 ** 31 && sets.STORE_MAGIC < 2 ** 31);
 });
 
 // StatsToObject's fields: name -> whether it is set only under a condition.

@@ -42,18 +42,23 @@ function publicSurface() {
 test("'labelprof' exports exactly the public API, and no internal member", () => {
   const { names, members } = publicSurface();
   assert.deepEqual(names, [
-    'DEFAULT_INTERVAL_MICROS', 'Labels', 'MAX_LABEL_SETS', 'Profile', 'Profiler', 'ProfilerStats', 'StartOptions',
-    'getLabel', 'getLabels', 'isProfiling', 'setLabels', 'start', 'withLabels',
+    'ContinuousOptions', 'ContinuousProfiler', 'DEFAULT_INTERVAL_MICROS', 'Labels', 'MAX_LABEL_SETS',
+    'PprofHandlerOptions', 'Profile', 'Profiler', 'ProfilerStats', 'StartOptions',
+    'getLabel', 'getLabels', 'isProfiling', 'pprofHandler', 'setLabels', 'start', 'startContinuous', 'withLabels',
   ]);
   const profile = members('Profile');
   assert.deepEqual(profile.instance, [
-    'durationNanos', 'encode', 'encodeSync', 'sampleCount', 'startTime', 'stats', 'toPprof', 'write', 'writeSync',
+    'durationNanos', 'encode', 'encodeSync', 'sampleCount', 'startNanos', 'startTime', 'stats', 'toPprof', 'write', 'writeSync',
   ]);
   const profiler = members('Profiler');
   assert.deepEqual(profiler.instance, ['intervalMicros', 'nativeFrames', 'running', 'stats', 'stop', 'stopSync']);
-  // The constructors take the addon's raw profile and resolved options:
+  const continuous = members('ContinuousProfiler');
+  assert.deepEqual(continuous.instance, [
+    'intervalMicros', 'nativeFrames', 'periodSeconds', 'profile', 'running', 'stats', 'stop', 'stopSync',
+  ]);
+  // The constructors take the addon's raw data and resolved options:
   // @internal, so they are not in the declarations.
-  for (const { constructorParameters } of [profile, profiler]) {
+  for (const { constructorParameters } of [profile, profiler, continuous]) {
     assert.ok(constructorParameters.every((params) => params.length === 0), JSON.stringify(constructorParameters));
   }
 });
