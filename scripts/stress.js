@@ -230,12 +230,14 @@ async function partFuzz(millis, seed) {
 // case in four is built to fold into another set if keys and values were
 // joined with a separator (issue 10, item 2).
 function partLabels(millis, seed) {
+  const { AsyncResource } = require('node:async_hooks');
   const { withLabels, getLabels } = require(ROOT);
   const { _currentSetId } = require(path.join(ROOT, 'dist', 'labels.js'));
   const rand = seeded(seed);
   const deadline = Date.now() + millis;
   const out = { seed, sets: 0, rejected: 0, roundTripFailures: 0, collisions: 0, examples: [] };
   const byId = new Map();
+  const held = [];
   const canonical = (labels) => JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]));
   const key = () => { let k = ''; while (k === '') k = randomString(rand); return k; };
   while (Date.now() < deadline) {
@@ -255,7 +257,9 @@ function partLabels(millis, seed) {
       out.sets++;
       let seen;
       try {
-        seen = withLabels(candidate, () => ({ labels: getLabels(), id: _currentSetId() }));
+        // The resource holds the context, so the set stays live and its id
+        // is not handed to a later set (ids of freed sets are reused).
+        seen = withLabels(candidate, () => ({ labels: getLabels(), id: _currentSetId(), hold: new AsyncResource('hold') }));
       } catch (err) {
         // Rejecting a label is allowed, with a TypeError that names it.
         if (err instanceof TypeError && /label/.test(err.message)) {
@@ -269,6 +273,7 @@ function partLabels(millis, seed) {
         out.roundTripFailures++;
         if (out.examples.length < 3) out.examples.push({ in: candidate, out: seen.labels });
       }
+      held.push(seen.hold);
       const before = byId.get(seen.id);
       if (before !== undefined && before !== want) {
         out.collisions++;

@@ -7,10 +7,10 @@
 // collision the old interning key allowed). Rejecting a label with a
 // TypeError that names it is allowed.
 //
-// >>> EXPECTED TO FAIL until the lead's NUL fix for issue 10 item 2 lands
-// >>> (src/label-sets.ts keyOf). Do not loosen it: it checks the fixed behaviour.
+// Written before the NUL fix of item 2 landed, and failed until it did.
 const test = require('node:test');
 const assert = require('node:assert/strict');
+const { AsyncResource } = require('node:async_hooks');
 const lp = require('..');
 const { _currentSetId } = require('../dist/labels.js');
 
@@ -27,7 +27,7 @@ function seeded(seed) {
   };
 }
 
-test('label-collision property (fails until the NUL fix of issue 10 item 2): random sets round-trip and never share an id', () => {
+test('label-collision property: random sets round-trip and never share an id', () => {
   const rand = seeded(20261128);
   const word = (min) => {
     let s = '';
@@ -37,6 +37,7 @@ test('label-collision property (fails until the NUL fix of issue 10 item 2): ran
   };
   const canonical = (labels) => JSON.stringify(Object.keys(labels).sort().map((k) => [k, labels[k]]));
   const byId = new Map();
+  const held = [];
   const failures = [];
   for (let round = 0; round < 3000 && failures.length < 5; round++) {
     const labels = {};
@@ -49,13 +50,16 @@ test('label-collision property (fails until the NUL fix of issue 10 item 2): ran
     for (const input of cases) {
       let seen;
       try {
-        seen = lp.withLabels(input, () => ({ labels: { ...lp.getLabels() }, id: _currentSetId() }));
+        // The resource holds the context, so the set stays live and its id
+        // cannot be reused by a later set (ids of freed sets are).
+        seen = lp.withLabels(input, () => ({ labels: { ...lp.getLabels() }, id: _currentSetId(), hold: new AsyncResource('hold') }));
       } catch (err) {
         assert.ok(err instanceof TypeError && /label/.test(err.message), `unexpected ${err} for ${JSON.stringify(input)}`);
         continue;
       }
       const want = canonical(input);
       if (canonical(seen.labels) !== want) failures.push(`in ${JSON.stringify(input)} out ${JSON.stringify(seen.labels)}`);
+      held.push(seen.hold);
       const before = byId.get(seen.id);
       if (before !== undefined && before !== want) failures.push(`id ${seen.id} is both ${before} and ${want}`);
       else if (before === undefined) byId.set(seen.id, want);
