@@ -264,6 +264,7 @@ function partLabels(millis, seed) {
         // Rejecting a label is allowed, with a TypeError that names it.
         if (err instanceof TypeError && /label/.test(err.message)) {
           out.rejected++;
+          if (out.rejectedExample === undefined) out.rejectedExample = `${JSON.stringify(candidate)}: ${err.message}`;
           continue;
         }
         throw err;
