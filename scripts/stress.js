@@ -182,6 +182,9 @@ async function partFuzz(millis, seed) {
   const deadline = Date.now() + millis;
   const out = { seed, calls: 0, returned: 0, TypeError: 0, RangeError: 0, Error: 0, bad: [] };
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'labelprof-fuzz-'));
+  // Random strings become relative paths for write(): keep them in here.
+  const cwd = process.cwd();
+  process.chdir(tmp);
   let profiler;
   let profile;
   const record = async (what, call) => {
@@ -220,6 +223,7 @@ async function partFuzz(millis, seed) {
     } else if (which === 13 && profile) await record('Profile.toPprof', () => profile.toPprof(...args()).encode());
   }
   if (lp.isProfiling() && profiler?.running) await profiler.stop();
+  process.chdir(cwd);
   fs.rmSync(tmp, { recursive: true, force: true });
   out.bad = out.bad.slice(0, 10);
   return out;
