@@ -17,7 +17,10 @@
         "native/exit-signals.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "defines": ["NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      # SWALLOW_UNTHROWABLE: a Worker terminated while a native call runs
+      # cannot take an exception; without it node-addon-api aborts the process.
+      "defines": ["NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED",
+                  "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       # Frame pointers stay in so that the native walk (and perf) can unwind
       # through our own code, which runs beneath the handler.
       "cflags": ["-fno-omit-frame-pointer", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],

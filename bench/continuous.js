@@ -385,7 +385,7 @@ async function main() {
     commit: gitCommit(REPO_ROOT),
     addonSha256: snapshot?.addonSha256,
     distSha256: snapshot?.distSha256,
-    datadog: require('./node_modules/@datadog/pprof/package.json').version, // eslint-disable-line global-require
+    datadog: require('./node_modules/@datadog/pprof/package.json').version,
     loadAvgAtStart: os.loadavg(),
     minutes: opts.minutes,
     periodSeconds: opts.periodSeconds,

@@ -205,7 +205,6 @@ function rotate(list, k) {
 }
 
 async function measureOnce(ctx, workloadName, variant, params) {
-  // eslint-disable-next-line global-require, import/no-dynamic-require
   const workload = require(`./workloads/${workloadName}`);
   const job = { workload: workloadName, variant, params };
   const before = cpuTimes();
@@ -252,7 +251,7 @@ async function waitForQuiet(ctx) {
 // One measurement; repeated (up to ctx.maxRetries times) when other work on
 // the machine used more than ctx.foreignLimit cores meanwhile.
 async function measure(ctx, workloadName, variant, params, label) {
-  const kind = require(`./workloads/${workloadName}`).kind; // eslint-disable-line global-require
+  const kind = require(`./workloads/${workloadName}`).kind;
   let res;
   for (let attempt = 0; ; attempt++) {
     const waitedMillis = ctx.quietWaitMillis > 0 ? await waitForQuiet(ctx) : 0;
@@ -322,7 +321,7 @@ async function main() {
     if (v.profiler === 'datadog' && !probed.datadog.loaded) unsupported[id] = `@datadog/pprof does not load: ${probed.datadog.error}`;
   }
   const active = opts.variants.filter((id) => unsupported[id] === undefined).map(variantById);
-  const paramsOf = (w) => require(`./workloads/${w}`).params[mode]; // eslint-disable-line global-require
+  const paramsOf = (w) => require(`./workloads/${w}`).params[mode];
 
   const measurements = [];
   for (let round = 0; round < opts.runs; round++) {
@@ -342,7 +341,7 @@ async function main() {
 
   const long = [];
   if (opts.long && opts.longRuns > 0 && opts.workloads.includes('http')) {
-    const base = require('./workloads/http').params.long; // eslint-disable-line global-require
+    const base = require('./workloads/http').params.long;
     const params = { ...base, seconds: opts.longSeconds, warmupSeconds: opts.quick ? 0.3 : base.warmupSeconds };
     const longActive = LONG_VARIANTS.filter((id) => opts.variants.includes(id) && !unsupported[id]).map(variantById);
     for (let round = 0; round < opts.longRuns; round++) {
@@ -399,7 +398,7 @@ async function main() {
     microRuns: micro.length > 0 ? opts.microRuns : 0,
     loadAvgAtStart: probed.loadavg,
     workloads: Object.fromEntries(
-      opts.workloads.map((w) => [w, require(`./workloads/${w}`).describe(paramsOf(w))]), // eslint-disable-line global-require
+      opts.workloads.map((w) => [w, require(`./workloads/${w}`).describe(paramsOf(w))]),
     ),
     variants: opts.variants.map(variantById),
     unsupported,

@@ -27,7 +27,8 @@ struct ProfilerStats {
   uint32_t handler_median_nanos = 0;
   uint32_t handler_max_nanos = 0;
   double handler_total_nanos = 0;
-  bool displaced = false;        // someone replaced our SIGPROF handler
+  bool displaced = false;        // our SIGPROF handler stopped getting signals (replaced)
+  double displaced_at_nanos = 0; // ... after the last one it took: ns since the epoch
   const char* label_source = "";  // "context-frame" or "slot"
   bool native_frames = false;
   bool gc_stacks = false;        // GC-start samples requested (CollectSample)

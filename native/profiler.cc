@@ -23,6 +23,9 @@ template <typename T, typename Array>
 Array ToTypedArray(Napi::Env env, const std::vector<T>& values) {
   Napi::ArrayBuffer buffer =
       Napi::ArrayBuffer::New(env, std::max<size_t>(1, values.size()) * sizeof(T));
+  // Empty when the environment is going away (a Worker terminated during
+  // stop()): Data() on it would abort the process in node-addon-api.
+  if (buffer.IsEmpty()) return Array();
   if (!values.empty()) {
     std::memcpy(buffer.Data(), values.data(), values.size() * sizeof(T));
   }
@@ -53,6 +56,7 @@ Napi::Object StatsToObject(Napi::Env env, const ProfilerStats& s) {
   o.Set("handlerMaxNanos", s.handler_max_nanos);
   o.Set("handlerTotalNanos", s.handler_total_nanos);
   o.Set("displaced", s.displaced);
+  if (s.displaced) o.Set("displacedAtNanos", s.displaced_at_nanos);
   o.Set("labelSource", s.label_source);
   o.Set("nativeFrames", s.native_frames);
   if (s.native_frames) {
@@ -121,7 +125,8 @@ ProfilerStats ProfilerInstance::StatsOfRing(const SampleRing& ring) const {
     std::nth_element(costs.begin(), mid, costs.end());
     s.handler_median_nanos = *mid;
   }
-  s.displaced = !signal_handler::IsInstalled();
+  s.displaced = !signal_handler::ReachesUs();
+  if (s.displaced) s.displaced_at_nanos = DisplacedAtNanos();
   s.label_source = label_source_;
   s.native_frames = sampler_.native_frames;
   s.gc_stacks = gc_stacks_;
@@ -130,6 +135,13 @@ ProfilerStats ProfilerInstance::StatsOfRing(const SampleRing& ring) const {
 }
 
 ProfilerStats ProfilerInstance::LiveStats() const { return StatsOfRing(sampler_.ring); }
+
+double ProfilerInstance::DisplacedAtNanos() const {
+  // The last signal our handler took (the period's start, if none reached
+  // it): displaced within one interval after it.
+  int64_t last = sampler_.last_signal_nanos.load(std::memory_order_relaxed);
+  return static_cast<double>(std::max(last, period_.begin_nanos) + epoch_offset_nanos_);
+}
 
 Napi::Object ProfilerInstance::AssembleToObject(Napi::Env env, const FlatProfile& flat,
                                                 const SampleRing& ring, const Period& period,
@@ -231,7 +243,6 @@ Napi::Value ProfilerInstance::JS_start(const Napi::CallbackInfo& info) {
 
   label_slot_ref_ = Napi::Persistent(slot);
   sampler_.label_slot = static_cast<const volatile int32_t*>(slot.Data());
-  sampler_.thread = pthread_self();
   sampler_.frames = use_frames ? &frames_ : nullptr;
   // Reserves memory: before any signal is ours.
   if (!sampler_.ring.Reset(max_samples, native_frames ? max_samples * kAveragePcsPerSample : 0)) {
@@ -299,6 +310,7 @@ Napi::Value ProfilerInstance::JS_stop(const Napi::CallbackInfo& info) {
   FlatProfile flat = v8_.Stop();
   ProfilerStats stats = LiveStats();
   stats.displaced = last_stats_.displaced;
+  stats.displaced_at_nanos = stats.displaced ? DisplacedAtNanos() : 0;
   Napi::Object out = AssembleToObject(env, flat, sampler_.ring, period_, stop_nanos, &stats);
   last_stats_ = stats;
   label_slot_ref_.Reset();

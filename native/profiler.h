@@ -63,6 +63,8 @@ class ProfilerInstance {
   void StopSampling();
   ProfilerStats LiveStats() const;
   ProfilerStats StatsOfRing(const SampleRing& ring) const;
+  // Wall clock (ns since the epoch) when our handler stopped getting signals.
+  double DisplacedAtNanos() const;
   Napi::Object AssembleToObject(Napi::Env env, const FlatProfile& flat, const SampleRing& ring,
                                 const Period& period, int64_t end_nanos, ProfilerStats* stats);
   // GC attribution (with native frames): at each GC's start, a marker record

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include <mutex>
+#include <vector>
 
 namespace labelprof {
 namespace signal_handler {
@@ -13,15 +14,54 @@ namespace {
 
 // More profiled threads than this at once is refused at start().
 constexpr int kMaxThreads = 64;
+// Threads that can be inside our handler at once and still be protected
+// from re-entry; past it a thread runs unguarded.
+constexpr int kMaxActive = 64;
 
+// The registered threads. Entry i belongs to thread g_threads[i]; only that
+// thread writes it (Register and Unregister run on the isolate thread) and
+// only a handler running on that thread reads g_samplers[i]. Other threads'
+// handlers compare thread ids and never dereference a sampler that is not
+// theirs, so a Worker's sampler can be freed while they run.
+std::atomic<pthread_t> g_threads[kMaxThreads];
 std::atomic<ThreadSampler*> g_samplers[kMaxThreads];
 
-// Guarded by g_mutex; read by the handler only while installed, and written
-// only while not installed.
+// What our handler hands the signal to: an immutable copy of the action we
+// displaced, published with one atomic store. A later install publishes a
+// new one and retires the old; retired ones are freed once no handler is
+// between loading the pointer and copying what it points to.
+std::atomic<const struct sigaction*> g_chain{nullptr};
+std::atomic<int> g_chain_readers{0};
+
+// A thread whose probe (ProbeLocked) is in flight; its handler only counts.
+std::atomic<pthread_t> g_probe_thread{0};
+std::atomic<int> g_probe_hits{0};
+
+// Threads inside our handler now: a second entry on the same thread is a
+// cycle someone else built, and returns at once.
+std::atomic<pthread_t> g_active[kMaxActive];
+
+static_assert(std::atomic<pthread_t>::is_always_lock_free &&
+                  std::atomic<ThreadSampler*>::is_always_lock_free &&
+                  std::atomic<const struct sigaction*>::is_always_lock_free &&
+                  std::atomic<int>::is_always_lock_free,
+              "the handler may only use lock-free atomics");
+
+// Where our handler stands in the process's SIGPROF chain.
+enum class Place {
+  kOut,    // not installed, and nobody saved it: nothing calls it
+  kTop,    // it is the disposition
+  kUnder,  // someone displaced it and may call it: it stays a pass-through
+};
+
+// Guarded by g_mutex (isolate threads).
 std::mutex g_mutex;
 int g_registered = 0;
-bool g_installed = false;
-struct sigaction g_previous;
+Place g_place = Place::kOut;
+std::vector<const struct sigaction*> g_retired;
+// ReachesUs's last probe: the disposition it probed and what it found.
+void* g_probed_handler = nullptr;
+bool g_probed_reached = false;
 
 void SigprofHandler(int sig, siginfo_t* info, void* ucontext);
 
@@ -32,14 +72,62 @@ inline int64_t NowNanosSignalSafe(clockid_t clock) {
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
-// Called in the signal handler: no allocation, no lock.
-ThreadSampler* FindSamplerSignalSafe() {
-  pthread_t self = pthread_self();  // reads the thread pointer; no syscall
+// Called in the signal handler: no allocation, no lock. Only the calling
+// thread's own entry is dereferenced.
+ThreadSampler* FindSamplerSignalSafe(pthread_t self) {
   for (int i = 0; i < kMaxThreads; i++) {
-    ThreadSampler* s = g_samplers[i].load(std::memory_order_acquire);
-    if (s != nullptr && pthread_equal(s->thread, self)) return s;
+    if (pthread_equal(g_threads[i].load(std::memory_order_acquire), self)) {
+      return g_samplers[i].load(std::memory_order_acquire);
+    }
   }
   return nullptr;
+}
+
+// Called in the signal handler: no allocation, no lock. Marks this thread as
+// inside our handler; returns its index in g_active, -1 when the table is
+// full (unguarded), or -2 when the thread is already inside (re-entered).
+int EnterSignalSafe(pthread_t self) {
+  int free_index = -1;
+  for (int i = 0; i < kMaxActive; i++) {
+    pthread_t t = g_active[i].load(std::memory_order_relaxed);
+    if (pthread_equal(t, self)) return -2;
+    if (t == 0 && free_index < 0) free_index = i;
+  }
+  for (int i = free_index; i >= 0 && i < kMaxActive; i++) {
+    pthread_t expected = 0;
+    if (g_active[i].compare_exchange_strong(expected, self, std::memory_order_relaxed)) return i;
+  }
+  return -1;
+}
+
+// Called in the signal handler: no allocation, no lock.
+void LeaveSignalSafe(int index) {
+  if (index >= 0) g_active[index].store(0, std::memory_order_relaxed);
+}
+
+// What to call next, copied out of the published action.
+struct ChainTarget {
+  void (*action)(int, siginfo_t*, void*) = nullptr;
+  void (*handler)(int) = nullptr;
+};
+
+// Called in the signal handler: no allocation, no lock. The reader count is
+// raised before the pointer is loaded and lowered once the copy is taken,
+// so RetireLocked never frees a record being read.
+ChainTarget LoadChainSignalSafe() {
+  ChainTarget target;
+  g_chain_readers.fetch_add(1, std::memory_order_seq_cst);
+  const struct sigaction* prev = g_chain.load(std::memory_order_seq_cst);
+  if (prev != nullptr) {
+    if (prev->sa_flags & SA_SIGINFO) {
+      if (prev->sa_sigaction != SigprofHandler) target.action = prev->sa_sigaction;
+    } else if (prev->sa_handler != SIG_DFL && prev->sa_handler != SIG_IGN) {
+      // SIG_DFL would terminate the process on SIGPROF; SIG_IGN does nothing.
+      target.handler = prev->sa_handler;
+    }
+  }
+  g_chain_readers.fetch_sub(1, std::memory_order_seq_cst);
+  return target;
 }
 
 // Called in the signal handler: no allocation, no lock. Whether `pc`, a pc in
@@ -69,83 +157,160 @@ bool InFrameSetupSignalSafe(uint64_t pc) {
   return false;
 }
 
-// Called in the signal handler: no allocation, no lock. Hands the signal to
-// the handler we displaced (V8's), which takes the JavaScript sample.
-void ChainSignalSafe(int sig, siginfo_t* info, void* ucontext) {
-  const struct sigaction& prev = g_previous;
-  if (prev.sa_flags & SA_SIGINFO) {
-    if (prev.sa_sigaction != nullptr && prev.sa_sigaction != SigprofHandler) {
-      prev.sa_sigaction(sig, info, ucontext);
+// Called in the signal handler: no allocation, no lock. Takes one record
+// for the interrupted thread; returns it (null when the ring is full).
+SampleRecord* RecordSignalSafe(ThreadSampler* sampler, void* ucontext) {
+  int64_t entry = NowNanosSignalSafe(CLOCK_MONOTONIC);
+  sampler->last_signal_nanos.store(entry, std::memory_order_relaxed);
+  SampleRecord* record = sampler->ring.ClaimSignalSafe();
+  if (record == nullptr) return nullptr;
+  record->wall_nanos = entry;
+  record->v8_done_nanos = entry;
+  record->cpu_nanos = NowNanosSignalSafe(CLOCK_THREAD_CPUTIME_ID);
+  record->label_set_id = sampler->frames != nullptr ? sampler->frames->ReadLabelSetIdSignalSafe()
+                                                    : *sampler->label_slot;
+  record->pcs_count = 0;
+  record->flags = 0;
+  if (sampler->native_frames) {
+    uint64_t pcs[kMaxNativeDepth];
+    uint32_t flags = 0;
+    int n = WalkNativeStackSignalSafe(ucontext, sampler->stack, pcs, kMaxNativeDepth, &flags,
+                                      /*stop_at_code=*/true);
+    uint32_t offset = sampler->ring.AppendPcsSignalSafe(pcs, static_cast<uint32_t>(n));
+    if (offset != UINT32_MAX) {
+      record->pcs_offset = offset;
+      record->pcs_count = static_cast<uint16_t>(n);
     }
-    return;
+    record->flags = static_cast<uint16_t>(flags);
+    // A leaf in generated code, where V8 will not sample: counted apart.
+    if (n == 1 && (flags & kWalkStoppedAtCode) && InFrameSetupSignalSafe(pcs[0])) {
+      record->flags |= kRecordFrameSetup;
+    }
   }
-  // SIG_DFL would terminate the process on SIGPROF; SIG_IGN does nothing.
-  if (prev.sa_handler != SIG_DFL && prev.sa_handler != SIG_IGN) {
-    prev.sa_handler(sig);
-  }
+  record->handler_nanos = static_cast<uint32_t>(NowNanosSignalSafe(CLOCK_MONOTONIC) - entry);
+  sampler->ring.CommitSignalSafe();
+  return record;
 }
 
 // The SIGPROF handler. Called in the signal handler (it is one): no
 // allocation, no lock, no logging, no V8.
 void SigprofHandler(int sig, siginfo_t* info, void* ucontext) {
   int saved_errno = errno;
-  ThreadSampler* sampler = FindSamplerSignalSafe();
-  SampleRecord* record = nullptr;
-  if (sampler != nullptr &&
-      sampler->accepting.load(std::memory_order_acquire)) {
-    int64_t entry = NowNanosSignalSafe(CLOCK_MONOTONIC);
-    record = sampler->ring.ClaimSignalSafe();
-    if (record != nullptr) {
-      record->wall_nanos = entry;
-      record->v8_done_nanos = entry;
-      record->cpu_nanos = NowNanosSignalSafe(CLOCK_THREAD_CPUTIME_ID);
-      record->label_set_id = sampler->frames != nullptr
-                                 ? sampler->frames->ReadLabelSetIdSignalSafe()
-                                 : *sampler->label_slot;
-      record->pcs_count = 0;
-      record->flags = 0;
-      if (sampler->native_frames) {
-        uint64_t pcs[kMaxNativeDepth];
-        uint32_t flags = 0;
-        int n = WalkNativeStackSignalSafe(ucontext, sampler->stack, pcs, kMaxNativeDepth, &flags,
-                                          /*stop_at_code=*/true);
-        uint32_t offset = sampler->ring.AppendPcsSignalSafe(pcs, static_cast<uint32_t>(n));
-        if (offset != UINT32_MAX) {
-          record->pcs_offset = offset;
-          record->pcs_count = static_cast<uint16_t>(n);
-        }
-        record->flags = static_cast<uint16_t>(flags);
-        // A leaf in generated code, where V8 will not sample: counted apart.
-        if (n == 1 && (flags & kWalkStoppedAtCode) && InFrameSetupSignalSafe(pcs[0])) {
-          record->flags |= kRecordFrameSetup;
-        }
-      }
-      record->handler_nanos =
-          static_cast<uint32_t>(NowNanosSignalSafe(CLOCK_MONOTONIC) - entry);
-      sampler->ring.CommitSignalSafe();
-    }
+  const pthread_t self = pthread_self();  // reads the thread pointer; no syscall
+  if (pthread_equal(g_probe_thread.load(std::memory_order_acquire), self)) {
+    // ProbeLocked's signal reached us: counted, not sampled, not passed on.
+    g_probe_hits.fetch_add(1, std::memory_order_relaxed);
+    errno = saved_errno;
+    return;
   }
-  ChainSignalSafe(sig, info, ucontext);
+  const int active = EnterSignalSafe(self);
+  if (active == -2) {
+    // Re-entered on this thread: some handler we chain to chains back to us.
+    // The outer call goes on; recursing would overflow the signal stack.
+    errno = saved_errno;
+    return;
+  }
+  ChainTarget next = LoadChainSignalSafe();
+  ThreadSampler* sampler = FindSamplerSignalSafe(self);
+  SampleRecord* record = nullptr;
+  if (sampler != nullptr && sampler->accepting.load(std::memory_order_acquire)) {
+    record = RecordSignalSafe(sampler, ucontext);
+  }
+  // Hand the signal to the handler we displaced (V8's), which takes the
+  // JavaScript sample.
+  if (next.action != nullptr) {
+    next.action(sig, info, ucontext);
+  } else if (next.handler != nullptr) {
+    next.handler(sig);
+  }
   // V8 stamped its sample of this signal (if it took one) inside the chained
   // handler: [wall_nanos, v8_done_nanos] brackets it, which is what the
   // matcher pairs by. Still this thread, still inside the handler, so the
   // committed record cannot be read or reused meanwhile.
   if (record != nullptr) record->v8_done_nanos = NowNanosSignalSafe(CLOCK_MONOTONIC);
+  LeaveSignalSafe(active);
   errno = saved_errno;
 }
 
-bool InstallLocked(std::string* error) {
+bool IsOurs(const struct sigaction& action) {
+  return (action.sa_flags & SA_SIGINFO) && action.sa_sigaction == SigprofHandler;
+}
+
+void* HandlerAddress(const struct sigaction& action) {
+  return (action.sa_flags & SA_SIGINFO) ? reinterpret_cast<void*>(action.sa_sigaction)
+                                        : reinterpret_cast<void*>(action.sa_handler);
+}
+
+bool IsCallable(const struct sigaction& action) {
+  if (action.sa_flags & SA_SIGINFO) return action.sa_sigaction != nullptr;
+  return action.sa_handler != SIG_DFL && action.sa_handler != SIG_IGN;
+}
+
+// Frees retired chain records once no handler is reading one. A handler
+// raises the reader count before it loads g_chain (both seq_cst), so after
+// the exchange that retired them a zero count proves nobody holds one.
+// Never waits: what cannot be freed now is freed by a later call.
+void FreeRetiredLocked() {
+  if (g_retired.empty()) return;
+  if (g_chain_readers.load(std::memory_order_seq_cst) != 0) return;
+  for (const struct sigaction* old : g_retired) delete old;
+  g_retired.clear();
+}
+
+void PublishChainLocked(const struct sigaction& previous) {
+  const struct sigaction* old =
+      g_chain.exchange(new struct sigaction(previous), std::memory_order_seq_cst);
+  if (old != nullptr) g_retired.push_back(old);
+  FreeRetiredLocked();
+}
+
+// Whether a SIGPROF delivered to this thread now, under disposition
+// `current`, reaches our handler. Sends this thread one SIGPROF: the
+// handlers above ours run once (V8's may take one extra sample, which falls
+// outside any profile of ours), ours only counts it.
+bool ProbeLocked(const struct sigaction& current) {
+  if (IsOurs(current)) return true;
+  if (!IsCallable(current)) return false;
+  sigset_t unblock, old;
+  sigemptyset(&unblock);
+  sigaddset(&unblock, SIGPROF);
+  pthread_sigmask(SIG_UNBLOCK, &unblock, &old);
+  g_probe_hits.store(0, std::memory_order_seq_cst);
+  g_probe_thread.store(pthread_self(), std::memory_order_seq_cst);
+  // A signal a thread sends itself while it is unblocked is delivered before
+  // pthread_kill returns (on the way back from the tgkill system call).
+  pthread_kill(pthread_self(), SIGPROF);
+  g_probe_thread.store(0, std::memory_order_seq_cst);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  bool reached = g_probe_hits.load(std::memory_order_seq_cst) > 0;
+  g_probed_handler = HandlerAddress(current);
+  g_probed_reached = reached;
+  return reached;
+}
+
+bool QueryLocked(struct sigaction* current, std::string* error) {
+  if (sigaction(SIGPROF, nullptr, current) == 0) return true;
+  if (error != nullptr) *error = std::string("sigaction(SIGPROF) failed: ") + strerror(errno);
+  return false;
+}
+
+// Makes SIGPROFs reach our handler: it is the disposition, or (displaced)
+// it is in the chain of the handler that is; otherwise it goes on top.
+bool EnsureReceivingLocked(std::string* error) {
   struct sigaction current;
-  if (sigaction(SIGPROF, nullptr, &current) != 0) {
-    *error = std::string("sigaction(SIGPROF) failed: ") + strerror(errno);
-    return false;
+  if (!QueryLocked(&current, error)) return false;
+  if (IsOurs(current)) {
+    // Ours all along, or given back by whoever displaced it.
+    g_place = Place::kTop;
+    return true;
   }
-  if ((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == SigprofHandler) {
-    // Never chain to ourselves: that would recurse on every signal.
-    *error = "labelprof's SIGPROF handler is already installed";
-    return false;
+  // Displaced earlier: the handler now installed may have saved ours and
+  // call it. Saving it in turn would make the two call each other forever.
+  if (g_place != Place::kOut && ProbeLocked(current)) {
+    g_place = Place::kUnder;
+    return true;
   }
-  g_previous = current;
+  PublishChainLocked(current);
   struct sigaction ours;
   memset(&ours, 0, sizeof(ours));
   ours.sa_sigaction = SigprofHandler;
@@ -157,23 +322,28 @@ bool InstallLocked(std::string* error) {
     *error = std::string("sigaction(SIGPROF) failed: ") + strerror(errno);
     return false;
   }
-  g_installed = true;
+  g_place = Place::kTop;
   return true;
 }
 
 }  // namespace
 
-bool IsInstalled() {
+bool ReachesUs() {
+  std::lock_guard<std::mutex> lock(g_mutex);
   struct sigaction current;
-  if (sigaction(SIGPROF, nullptr, &current) != 0) return false;
-  return (current.sa_flags & SA_SIGINFO) && current.sa_sigaction == SigprofHandler;
+  if (!QueryLocked(&current, nullptr)) return false;
+  if (IsOurs(current)) return true;
+  if (g_place == Place::kOut) return false;
+  // stats() may be called often: probe each foreign disposition once.
+  if (HandlerAddress(current) == g_probed_handler) return g_probed_reached;
+  return ProbeLocked(current);
 }
 
 bool Register(ThreadSampler* sampler, std::string* error) {
   std::lock_guard<std::mutex> lock(g_mutex);
   int free_index = -1;
   for (int i = 0; i < kMaxThreads; i++) {
-    if (g_samplers[i].load(std::memory_order_relaxed) == nullptr) {
+    if (g_threads[i].load(std::memory_order_relaxed) == 0) {
       free_index = i;
       break;
     }
@@ -182,8 +352,12 @@ bool Register(ThreadSampler* sampler, std::string* error) {
     *error = "too many threads are being profiled at once (at most 64)";
     return false;
   }
-  if (g_registered == 0 && !InstallLocked(error)) return false;
+  if (!EnsureReceivingLocked(error)) return false;
+  sampler->last_signal_nanos.store(0, std::memory_order_relaxed);
+  // The sampler before the thread id: a handler that finds its id finds its
+  // sampler (both are this thread's own writes).
   g_samplers[free_index].store(sampler, std::memory_order_release);
+  g_threads[free_index].store(pthread_self(), std::memory_order_release);
   g_registered++;
   return true;
 }
@@ -191,20 +365,35 @@ bool Register(ThreadSampler* sampler, std::string* error) {
 bool Unregister(ThreadSampler* sampler) {
   std::lock_guard<std::mutex> lock(g_mutex);
   for (int i = 0; i < kMaxThreads; i++) {
-    if (g_samplers[i].load(std::memory_order_relaxed) == sampler) {
+    if (g_samplers[i].load(std::memory_order_relaxed) == sampler &&
+        pthread_equal(g_threads[i].load(std::memory_order_relaxed), pthread_self())) {
+      g_threads[i].store(0, std::memory_order_release);
       g_samplers[i].store(nullptr, std::memory_order_release);
       g_registered--;
       break;
     }
   }
-  bool still_ours = IsInstalled();
-  if (g_registered == 0 && g_installed) {
-    // If someone replaced our handler, theirs stays: restoring V8's over it
-    // would break them, and they may chain to us no more.
-    if (still_ours) sigaction(SIGPROF, &g_previous, nullptr);
-    g_installed = false;
+  FreeRetiredLocked();
+  struct sigaction current;
+  if (!QueryLocked(&current, nullptr)) return false;
+  if (IsOurs(current)) {
+    if (g_registered == 0) {
+      // Nobody is above us: give the disposition back (V8's, which V8
+      // restores itself when its last sampler stops). g_chain stays, for
+      // signals already on their way through our handler.
+      const struct sigaction* previous = g_chain.load(std::memory_order_seq_cst);
+      if (previous != nullptr) sigaction(SIGPROF, previous, nullptr);
+      g_place = Place::kOut;
+    } else {
+      g_place = Place::kTop;
+    }
+    return true;
   }
-  return still_ours;
+  // Someone replaced ours. Theirs stays (restoring V8's over it would break
+  // them), and ours stays a pass-through in case they call it.
+  if (g_place == Place::kOut) return false;
+  g_place = Place::kUnder;
+  return ProbeLocked(current);
 }
 
 }  // namespace signal_handler

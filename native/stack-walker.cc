@@ -144,7 +144,7 @@ int WalkFromRegistersSignalSafe(uint64_t pc, uint64_t sp, uint64_t fp,
   if (sp < stack.lo || sp >= stack.hi) {
     // Interrupted on another stack (sigaltstack, a Wasm stack): nothing of
     // the thread's stack is known to be live.
-    if (flags != nullptr) *flags = kWalkOffStack;
+    if (flags != nullptr) *flags = 0;
     return depth;
   }
   // The live stack is [rsp, top), plus the 128-byte red zone below rsp: the
@@ -155,12 +155,11 @@ int WalkFromRegistersSignalSafe(uint64_t pc, uint64_t sp, uint64_t fp,
   uintptr_t lo = sp - 128 > stack.lo && sp >= 128 ? sp - 128 : stack.lo;
   StackReader reader{lo, stack.hi};
   const UnwindTable* table = unwind_table::AcquireSignalSafe();
-  if (table == nullptr) result |= kWalkNoTable;
   Frame f{pc, sp, fp};
   while (true) {
     if (stop_at_code && table != nullptr && table->module_count > 0 &&
         unwind_table::FindModuleSignalSafe(table, depth == 1 ? f.pc : f.pc - 1) == nullptr) {
-      result |= kWalkStoppedAtCode;
+      result |= kWalkStoppedAtCode;  // read by the frame-setup check in the handler
       break;  // generated code: V8's sample has the JavaScript from here up
     }
     if (depth >= max_depth) {
@@ -177,7 +176,6 @@ int WalkFromRegistersSignalSafe(uint64_t pc, uint64_t sp, uint64_t fp,
     uint64_t old_sp = f.sp;
     Step step;
     if (row != nullptr && row->cfa_rule() != cfi::kCfaNone) {
-      result |= kWalkUsedCfi;
       step = StepCfiSignalSafe(*row, reader, &f);
     } else {
       step = StepFramePointerSignalSafe(reader, &f, is_leaf);
@@ -187,7 +185,6 @@ int WalkFromRegistersSignalSafe(uint64_t pc, uint64_t sp, uint64_t fp,
       break;  // outermost frame (CFI's undefined RA, or rbp 0): stack complete
     }
     if (step == Step::kUnsupported) {
-      result |= kWalkUnsupportedCfi;
       break;  // a rule we cannot follow; guessing could invent callers
     }
     if (step == Step::kBad) {

@@ -27,16 +27,14 @@ struct ThreadStackBounds {
   uintptr_t hi = 0;
 };
 
-// Why a walk ended (bits of the `flags` out-parameter).
+// How a walk ended (bits of the `flags` out-parameter), as stats() counts
+// them. A walk with none of them stopped early for another reason (off the
+// thread's stack, at generated code, at CFI it cannot follow).
 enum WalkFlags : uint32_t {
-  kWalkReachedEnd = 1u << 0,      // outermost frame (undefined RA, or RA 0): a complete stack
-  kWalkTruncated = 1u << 1,       // max_depth reached
-  kWalkBadFrame = 1u << 2,        // a frame failed a range, alignment or order check
-  kWalkUnsupportedCfi = 1u << 3,  // CFI this table cannot follow (signal frames, ...)
-  kWalkOffStack = 1u << 4,        // interrupted rsp outside the thread's stack (alt stack)
-  kWalkNoTable = 1u << 5,         // no CFI table was prepared: frame pointers only
-  kWalkUsedCfi = 1u << 6,         // at least one frame was unwound through CFI
-  kWalkStoppedAtCode = 1u << 7,   // stopped at the first pc outside every module (JIT, builtins)
+  kWalkReachedEnd = 1u << 0,  // outermost frame (undefined RA, or RA 0): a complete stack
+  kWalkTruncated = 1u << 1,   // max_depth reached
+  kWalkBadFrame = 1u << 2,    // a frame failed a range, alignment or order check
+  kWalkStoppedAtCode = 1u << 7,  // stopped at the first pc outside every module (JIT, builtins)
 };
 
 // Isolate thread, off the signal path (at start()): (re)builds the CFI table

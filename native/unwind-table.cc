@@ -187,20 +187,21 @@ std::shared_ptr<const CompiledModule> Compile(const LoadedObject& obj, std::stri
   return module;
 }
 
-// Frees `old` once no walk can still be reading it. A walk raises the
-// counter before loading the snapshot pointer (both seq_cst), so after the
-// swap a zero count proves nobody holds `old`. A walk never takes long; if
-// the count stays up (a thread stopped inside its handler), `old` is kept.
-void Retire(const Snapshot* old) {
-  if (old == nullptr) return;
-  for (int i = 0; i < 1000; i++) {
-    if (g_walks_in_flight.load(std::memory_order_seq_cst) == 0) {
-      delete old;
-      return;
-    }
-    usleep(100);
+// Snapshots swapped out that a walk may still be reading. Guarded by g_mutex.
+std::vector<const Snapshot*> g_retired;
+
+// Retires `old` and frees every retired snapshot once no walk can still be
+// reading one. A walk raises the counter before loading the snapshot pointer
+// (both seq_cst), so after the swap a zero count proves nobody holds a
+// retired one. Never waits (this runs under g_mutex, on an isolate thread):
+// while walks are in flight, the snapshots wait for the next rebuild.
+void RetireLocked(const Snapshot* old) {
+  if (old != nullptr) g_retired.push_back(old);
+  if (!g_retired.empty() && g_walks_in_flight.load(std::memory_order_seq_cst) == 0) {
+    for (const Snapshot* s : g_retired) delete s;
+    g_retired.clear();
   }
-  g_stats.retired_leaked++;
+  g_stats.retired_pending = static_cast<uint32_t>(g_retired.size());
 }
 
 }  // namespace
@@ -214,7 +215,6 @@ bool Rebuild(const UnwindOptions& options, std::string* error) {
   auto snapshot = std::make_unique<Snapshot>();
   std::map<ModuleKey, std::shared_ptr<const CompiledModule>> cache;
   UnwindTableStats stats;
-  stats.retired_leaked = g_stats.retired_leaked;
   for (LoadedObject& obj : objects) {
     if (!options.use_cfi) break;
     if (obj.is_main) obj.name = MainExecutablePath();
@@ -268,9 +268,10 @@ bool Rebuild(const UnwindOptions& options, std::string* error) {
     *error = "no loaded module has usable .eh_frame CFI";
     if (!stats.skipped.empty()) *error += ":\n" + stats.skipped;
     // Keep the previous snapshot (if any): an empty one helps nobody.
+    RetireLocked(nullptr);
     return false;
   }
-  Retire(g_snapshot.exchange(snapshot.release(), std::memory_order_seq_cst));
+  RetireLocked(g_snapshot.exchange(snapshot.release(), std::memory_order_seq_cst));
   return true;
 }
 

@@ -51,7 +51,7 @@ struct UnwindTableStats {
   uint64_t bytes = 0;          // memory held by the rows
   uint64_t build_micros = 0;   // last (re)build, including cached modules
   uint32_t compiled_now = 0;   // modules compiled by the last build (not cached)
-  uint32_t retired_leaked = 0; // old snapshots kept because a walk never ended
+  uint32_t retired_pending = 0; // old snapshots kept until no walk is in flight
   std::string skipped;         // "name: reason" lines for modules left out
 };
 

@@ -52,8 +52,6 @@ void Flatten(const v8::CpuProfile* profile, FlatProfile* out) {
     out->sample_node.push_back(it == index.end() ? 0 : it->second);
     out->sample_micros.push_back(profile->GetSampleTimestamp(i));
   }
-  out->start_micros = profile->GetStartTime();
-  out->end_micros = profile->GetEndTime();
 }
 
 }  // namespace

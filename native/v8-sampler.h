@@ -35,7 +35,6 @@ class V8Sampler {
   FlatProfile StopPrevious();
   // Stops the running profile and returns it flattened.
   FlatProfile Stop();
-  bool running() const { return running_; }
   bool has_previous() const { return has_previous_; }
 
  private:

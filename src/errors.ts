@@ -49,8 +49,3 @@ export function checkString(name: string, value: unknown): string {
   if (typeof value !== 'string') throw invalidType(name, 'a string', value);
   return value;
 }
-
-export function checkFunction(name: string, value: unknown): (...args: never[]) => unknown {
-  if (typeof value !== 'function') throw invalidType(name, 'a function', value);
-  return value as (...args: never[]) => unknown;
-}

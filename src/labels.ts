@@ -51,7 +51,7 @@ export function _withExactLabels<T>(labels: Record<string, string>, fn: () => T)
   return runWith(intern(checkLabels('labels', labels)), fn);
 }
 
-/** Tests only: the id of the current label set. */
+/** @internal Tests only: the id of the current label set. */
 export function _currentSetId(): number {
   return currentSet().id;
 }

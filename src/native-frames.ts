@@ -40,16 +40,9 @@ export function splitNativeFrames(frames: readonly NativeFrame[]): NativeStackPa
 }
 
 /**
- * The native frames under the JavaScript stack of one sample. `pcs` is the
- * walk as the handler recorded it: the interrupted pc, then return addresses.
- */
-export function nativeFramesOfSample(pcs: readonly bigint[], symbolizer: FrameSymbolizer): NativeStackPart {
-  if (pcs.length === 0) return { frames: [], enteredFromJs: false };
-  return splitNativeFrames(symbolizer.symbolize(pcs, { stack: true }));
-}
-
-/**
- * The same for many samples at once, symbolizing each distinct address once
+ * The native frames under the JavaScript stack of each sample (its walk as
+ * the handler recorded it: the interrupted pc, then return addresses),
+ * symbolizing each distinct address once
  * (a profile repeats the same few hundred pcs thousands of times). Leaf pcs
  * and return addresses are kept apart because they are looked up differently.
  * Samples share NativeFrame objects: treat them as read-only.

@@ -1,5 +1,5 @@
 // The only place the compiled addon is loaded. Everything else talks to it
-// through the NativeBinding interface, which unit tests can replace.
+// through the NativeBinding interface.
 import * as path from 'node:path';
 
 export interface NativeStats {
@@ -33,8 +33,13 @@ export interface NativeStats {
   handlerMedianNanos: number;
   handlerMaxNanos: number;
   handlerTotalNanos: number;
-  /** Someone replaced labelprof's SIGPROF handler while it ran. */
+  /**
+   * Someone replaced labelprof's SIGPROF handler while it ran and signals no
+   * longer reached it: the rest of the profile is missing.
+   */
   displaced: boolean;
+  /** When displaced: the last signal the handler took (wall clock, nanoseconds since the Unix epoch). */
+  displacedAtNanos?: number;
   /** Where the handler read labels. */
   labelSource: string;
   /** Whether the handler walked native stacks; the walk counters below come with it. */
@@ -130,7 +135,6 @@ function load(): NativeBinding {
   if (override) return require(path.resolve(override)) as NativeBinding;
   const root = path.join(__dirname, '..');
   try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
     return nodeGypBuild(root) as NativeBinding;
   } catch (err) {
@@ -159,9 +163,4 @@ export function tryNative(): NativeBinding | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Tests only: replace the addon with a fake. */
-export function _setNative(fake: NativeBinding | undefined): void {
-  binding = fake;
 }

@@ -53,6 +53,13 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   // 1. validate the shape
   if (options === undefined) options = {};
   if (!isPlainObject(options)) throw invalidType('options', 'an object', options);
+  // A symbol key would be silently ignored: name it instead.
+  const symbol = Object.getOwnPropertySymbols(options)[0];
+  if (symbol !== undefined) {
+    throw new TypeError(
+      `Unknown option ${String(symbol)} for start(); options are string keys: ${[...KNOWN].join(', ')}`,
+    );
+  }
   for (const key of Object.keys(options)) {
     if (!KNOWN.has(key)) {
       throw new TypeError(

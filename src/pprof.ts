@@ -52,6 +52,15 @@ export interface PprofOptions {
 
 export type PprofInput = PprofChunk & PprofOptions;
 
+/** What a profile whose SIGPROF handler was displaced says about it (pprof comment, stderr). */
+export function displacedMessage(atNanos: number | undefined, startNanos: number): string {
+  const at = atNanos ?? startNanos;
+  return (
+    `labelprof: another SIGPROF handler displaced labelprof's at ${new Date(at / 1e6).toISOString()} ` +
+    `(${((at - startNanos) / 1e9).toFixed(3)} s into the profile); samples after that are missing`
+  );
+}
+
 // V8's pseudo-frames: a sample with one of these as its only frame has no
 // JavaScript stack for native frames to go under.
 const REPLACEABLE_PSEUDO = new Set(['(program)', '(idle)']);

@@ -54,8 +54,30 @@ test('an uncaught exception while profiling ends the process as usual, no crash'
 });
 
 test('a SIGPROF handler that displaces ours is detected and reported, without a crash', () => {
-  const out = runJson('displaced.js');
+  const r = runFixture('displaced.js');
+  assert.equal(r.status, 0, describeRun('displaced.js', r));
+  const out = JSON.parse(r.stdout.trim().split('\n').pop());
   assert.equal(out.live, true);
   assert.equal(out.displaced, true);
   assert.ok(out.bytes > 0);
+  // When: the last signal before the listener went in (within a few ms of it).
+  assert.ok(Math.abs(out.displacedAtNanos - out.beforeNanos) < 1e9, JSON.stringify(out));
+  // The profile says so, and stderr says so once for both displaced profiles.
+  assert.equal(out.comments.length, 1);
+  assert.match(out.comments[0], /^labelprof: another SIGPROF handler displaced labelprof's at \d{4}-.*samples after that are missing$/);
+  const warnings = r.stderr.split('\n').filter((l) => l.includes('displaced labelprof'));
+  assert.equal(warnings.length, 1, r.stderr);
+  assert.match(warnings[0], /^labelprof: /);
+  // The next profile put ours back over the listener.
+  assert.equal(out.reinstalled, true);
+  assert.equal(out.secondDisplaced, false);
+});
+
+test('Workers terminated while they start and stop profiles never abort the process', () => {
+  const r = runFixture('worker-churn.js', { args: ['60'] });
+  assert.equal(r.status, 0, describeRun('worker-churn.js', r));
+  const out = JSON.parse(r.stdout.trim().split('\n').pop());
+  assert.equal(out.workers, 60);
+  assert.ok(out.terminated >= 45, JSON.stringify(out));
+  assert.ok(out.mainSamples > 0, JSON.stringify(out));
 });

@@ -22,10 +22,14 @@ const bad = [
   [{ maxSamples: true }, TypeError, /maxSamples.*true of type boolean/],
   [{ interval: 1000 }, TypeError, /Unknown option "interval"/],
   [{ gcStacks: 'yes' }, TypeError, /Expected a boolean for gcStacks but received "yes" of type string/],
+  // Symbol keys used to be ignored without a word.
+  [{ [Symbol('intervalMicros')]: 1000 }, TypeError, /Unknown option Symbol\(intervalMicros\)/],
 ];
 
 for (const [options, Type, message] of bad) {
-  test(`start(${JSON.stringify(options, (_, v) => (typeof v === 'bigint' ? `${v}n` : v))}) throws ${Type.name}`, () => {
+  const shown = JSON.stringify(options, (_, v) => (typeof v === 'bigint' ? `${v}n` : v));
+  const symbols = options !== null && typeof options === 'object' ? Object.getOwnPropertySymbols(options).map(String) : [];
+  test(`start(${shown}${symbols.length > 0 ? ` with ${symbols}` : ''}) throws ${Type.name}`, () => {
     assert.throws(() => lp.start(options), (err) => err instanceof Type && message.test(err.message));
     assert.equal(lp.isProfiling(), false);
   });

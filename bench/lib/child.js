@@ -15,7 +15,6 @@ function onMessage(fn) {
 
 async function main() {
   const job = JSON.parse(process.env.BENCH_JOB);
-  // eslint-disable-next-line global-require, import/no-dynamic-require
   const workload = require(`../workloads/${job.workload}`);
   const setup = setupVariant(job.variant);
   if (setup.unsupported) {
@@ -37,7 +36,6 @@ async function main() {
   const { profileBuffer, ...profile } = await setup.finish();
   const usage = process.resourceUsage();
   // After the measured part (and after peak RSS was read).
-  // eslint-disable-next-line global-require
   if (profileBuffer) profile.labelledShare = require('./inspect-profile').labelledShare(profileBuffer);
   await send({
     type: 'result',

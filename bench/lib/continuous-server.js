@@ -59,7 +59,6 @@ function newSpanId() {
 }
 
 function labelprof() {
-  // eslint-disable-next-line global-require, import/no-dynamic-require
   return require(require('./labelprof-root'));
 }
 
@@ -81,7 +80,6 @@ function startContinuousVariant(onPeriod) {
     return { wrap: lp.withLabels, stop: () => profiler.stop(), stats: () => profiler.stats() };
   }
   if (job.variant === 'datadog') {
-    // eslint-disable-next-line global-require
     const dd = require('./datadog').startDatadog(job.intervalMicros, { labelKeys: LABEL_KEYS, lowCardinalityKeys: ['endpoint'] });
     const timer = setInterval(() => {
       onPeriod(() => {
@@ -189,9 +187,8 @@ async function continuous() {
 // What a profile holds, read back (after the measurement): samples with a
 // span_id label (weighted by their count), distinct span ids, locations.
 function contents(gzipped) {
-  // eslint-disable-next-line global-require
   const { Profile } = require(require.resolve('pprof-format', { paths: [require('./labelprof-root')] }));
-  const p = Profile.decode(require('node:zlib').gunzipSync(gzipped)); // eslint-disable-line global-require
+  const p = Profile.decode(require('node:zlib').gunzipSync(gzipped));
   const str = (i) => p.stringTable.strings[Number(i)];
   const spanIds = new Set();
   let spanSamples = 0;
@@ -230,7 +227,6 @@ async function once() {
       return { stopMillis, encodeMillis: performance.now() - s0 - stopMillis, bytes: buf.length, samples: profile.sampleCount, buf };
     };
   } else {
-    // eslint-disable-next-line global-require
     const dd = require('./datadog').startDatadog(job.intervalMicros, { labelKeys: LABEL_KEYS, lowCardinalityKeys: ['endpoint'] });
     wrap = dd.wrap;
     finish = async () => {
@@ -250,7 +246,7 @@ async function once() {
   const { buf, ...result } = measured.result;
   Object.assign(result, contents(buf));
   // --save-profiles DIR: the encoded profile, to compare contents.
-  if (job.saveDir) require('node:fs').writeFileSync(require('node:path').join(job.saveDir, `${job.variant}-${process.pid}.pb.gz`), buf); // eslint-disable-line global-require
+  if (job.saveDir) require('node:fs').writeFileSync(require('node:path').join(job.saveDir, `${job.variant}-${process.pid}.pb.gz`), buf);
   await send({
     type: 'result',
     node: process.version,

@@ -38,7 +38,6 @@ const LABEL_KEYS = ['endpoint', 'tenant', 'task', 'job', 'op'];
 function asyncContextFrameActive(pprof) {
   try {
     // What @datadog/pprof itself uses to decide (feature detection).
-    // eslint-disable-next-line global-require
     return require('@datadog/pprof/out/src/async-context-frame').isAsyncContextFrameActive();
   } catch {
     // Older packages: dd-trace's own rule, Node >= 24.
@@ -53,7 +52,6 @@ function asyncContextFrameActive(pprof) {
 function startDatadog(intervalMicros, options = {}) {
   const labelKeys = options.labelKeys ?? LABEL_KEYS;
   const lowCardinalityKeys = options.lowCardinalityKeys ?? labelKeys;
-  // eslint-disable-next-line global-require
   const pprof = require('@datadog/pprof');
   const useCPED = asyncContextFrameActive(pprof);
   // dd-trace: "pprof otherwise crashes in worker threads".

@@ -12,7 +12,6 @@ function asyncContextFrame() {
 }
 
 function nativeFrames() {
-  // eslint-disable-next-line global-require
   const lp = require(require('./labelprof-root'));
   try {
     const p = lp.start({ nativeFrames: true });
@@ -26,9 +25,7 @@ function nativeFrames() {
 
 function datadog() {
   try {
-    // eslint-disable-next-line global-require
     const pprof = require('@datadog/pprof');
-    // eslint-disable-next-line global-require
     const { version } = require('@datadog/pprof/package.json');
     pprof.time.start({ intervalMicros: 10000, durationMillis: 1000, withContexts: true, collectCpuTime: true });
     pprof.time.stop();

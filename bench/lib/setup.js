@@ -13,7 +13,6 @@ const LABELPROF_ROOT = require('./labelprof-root');
 const plain = (labels, fn) => fn();
 
 function labelprof() {
-  // eslint-disable-next-line global-require
   return require(LABELPROF_ROOT);
 }
 
@@ -85,7 +84,6 @@ function setupVariant(variant) {
       };
     };
   } else if (variant.profiler === 'datadog') {
-    // eslint-disable-next-line global-require
     const dd = require('./datadog').startDatadog(variant.intervalMicros);
     wrap = dd.wrap;
     finish = async () => {
@@ -108,7 +106,6 @@ function setupVariant(variant) {
       };
     };
   } else if (variant.profiler === 'inspector') {
-    // eslint-disable-next-line global-require
     const inspector = require('node:inspector');
     const session = new inspector.Session();
     session.connect();

@@ -24,7 +24,6 @@ else if (how === 'als') {
   const als = new AsyncLocalStorage();
   run = (labels, fn) => als.run(labels, fn);
 } else if (how === 'labelprof' || how === 'lpprofiling') {
-  // eslint-disable-next-line global-require
   const labelprof = require(require('../lib/labelprof-root'));
   run = labelprof.withLabels;
   if (how === 'lpprofiling') labelprof.start({ intervalMicros: 10101, nativeFrames: false });

@@ -5,6 +5,10 @@
 #include <ucontext.h>
 
 #include <time.h>
+#include <signal.h>
+#include <string.h>
+
+#include <atomic>
 
 #include "../../native/demangle.h"
 #include "../../native/stack-walker.h"
@@ -41,6 +45,7 @@ Napi::Object StatsObject(Napi::Env env) {
   o.Set("buildMicros", static_cast<double>(st.build_micros));
   o.Set("compiledNow", st.compiled_now);
   o.Set("skipped", st.skipped);
+  o.Set("retiredPending", st.retired_pending);
   return o;
 }
 
@@ -93,6 +98,17 @@ Napi::Value JS__memsetLoop(const Napi::CallbackInfo& info) {
 Napi::Value JS__sortLoop(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(),
                            static_cast<double>(labelprof_test::SortCaller(NumberArg(info, 0, "ms", 100))));
+}
+
+// _holdWalk(hold: boolean): acts as a walk in flight (the handler's
+// Acquire) until called again with false (its Release).
+Napi::Value JS__holdWalk(const Napi::CallbackInfo& info) {
+  if (info.Length() > 0 && info[0].ToBoolean().Value()) {
+    labelprof::unwind_table::AcquireSignalSafe();
+  } else {
+    labelprof::unwind_table::ReleaseSignalSafe();
+  }
+  return info.Env().Undefined();
 }
 
 // _startSampling(intervalMicros, capacity, maxDepth)
@@ -176,6 +192,37 @@ Napi::Value JS__walkHere(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// A foreign SIGPROF handler that chains to whatever it displaced, like
+// @datadog/pprof's, and can be told to drop signals instead (as that one
+// does in some modes): what it takes to build a cycle with labelprof's.
+struct sigaction g_foreign_saved;
+std::atomic<bool> g_foreign_drops{false};
+std::atomic<uint32_t> g_foreign_calls{0};
+
+// Called in the signal handler: no allocation, no lock.
+void ForeignHandler(int sig, siginfo_t* info, void* ucontext) {
+  g_foreign_calls.fetch_add(1, std::memory_order_relaxed);
+  if (g_foreign_drops.load(std::memory_order_relaxed)) return;
+  if ((g_foreign_saved.sa_flags & SA_SIGINFO) && g_foreign_saved.sa_sigaction != nullptr) {
+    g_foreign_saved.sa_sigaction(sig, info, ucontext);
+  }
+}
+
+// _foreignHandler('install' | 'drop' | 'chain') -> calls so far
+Napi::Value JS__foreignHandler(const Napi::CallbackInfo& info) {
+  std::string what = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  if (what == "install") {
+    struct sigaction ours;
+    memset(&ours, 0, sizeof(ours));
+    ours.sa_sigaction = ForeignHandler;
+    ours.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+    sigaction(SIGPROF, &ours, &g_foreign_saved);
+  } else if (what == "drop" || what == "chain") {
+    g_foreign_drops.store(what == "drop");
+  }
+  return Napi::Number::New(info.Env(), g_foreign_calls.load());
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // The one list of what JavaScript can call.
   exports.Set("_prepareUnwindTables", Napi::Function::New(env, JS__prepareUnwindTables));
@@ -184,6 +231,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("_syscallLoop", Napi::Function::New(env, JS__syscallLoop));
   exports.Set("_memsetLoop", Napi::Function::New(env, JS__memsetLoop));
   exports.Set("_sortLoop", Napi::Function::New(env, JS__sortLoop));
+  exports.Set("_foreignHandler", Napi::Function::New(env, JS__foreignHandler));
+  exports.Set("_holdWalk", Napi::Function::New(env, JS__holdWalk));
   exports.Set("_startSampling", Napi::Function::New(env, JS__startSampling));
   exports.Set("_stopSampling", Napi::Function::New(env, JS__stopSampling));
   exports.Set("_walkHere", Napi::Function::New(env, JS__walkHere));
