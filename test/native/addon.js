@@ -7,7 +7,11 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..', '..');
-const FILE = path.join(__dirname, 'build', 'Release', 'labelprof_test_native.node');
+// node-gyp builds into build/Release and wipes build/ on every rebuild; an
+// arm64 build (under qemu, cross-compiled: scripts/test-arm64.sh) is moved
+// out of it, so the two architectures' builds do not load each other's.
+const BUILT = path.join(__dirname, 'build', 'Release', 'labelprof_test_native.node');
+const FILE = process.arch === 'x64' ? BUILT : path.join(__dirname, `build-${process.arch}`, 'labelprof_test_native.node');
 const SOURCES = [
   'native/dwarf-cfi.cc', 'native/dwarf-cfi.h', 'native/unwind-table.cc', 'native/unwind-table.h',
   'native/stack-walker.cc', 'native/stack-walker.h', 'native/demangle.cc', 'native/demangle.h',
@@ -48,6 +52,10 @@ function build() {
   });
   if (r.status !== 0) {
     throw new Error(`building the test addon failed (status ${r.status}):\n${r.stdout}\n${r.stderr}`);
+  }
+  if (FILE !== BUILT) {
+    fs.mkdirSync(path.dirname(FILE), { recursive: true });
+    fs.renameSync(BUILT, FILE);
   }
 }
 
