@@ -49,9 +49,11 @@ Step StepCfiSignalSafe(const cfi::UnwindRow& row, const StackReader& stack, Fram
     case cfi::kCfaEnd: return Step::kEnd;
     default: return Step::kUnsupported;
   }
-  // The caller's frame lies strictly above ours; a CFA at or below rsp is
-  // a wrong rule or a corrupt register.
-  if (cfa <= f->sp || cfa > stack.hi || (cfa & 7) != 0) return Step::kBad;
+  // The caller's frame lies strictly above ours; a CFA at or below sp is
+  // a wrong rule or a corrupt register. Except on arm64 in a function that
+  // has pushed nothing yet (its return address still in x30): CFA == sp.
+  const bool nothing_pushed = row.ra_slot == 0 && cfa == f->sp;
+  if ((cfa <= f->sp && !nothing_pushed) || cfa > stack.hi || (cfa & 7) != 0) return Step::kBad;
   uint64_t ra;
   if (row.ra_slot == 0) {
     // arm64: the return address has not left x30 yet (a leaf, a prologue);
@@ -199,6 +201,8 @@ int WalkFromRegistersSignalSafe(const cpu::Registers& regs, const ThreadStackBou
     const cfi::UnwindRow* row =
         table != nullptr ? unwind_table::FindRowSignalSafe(table, lookup, is_leaf) : nullptr;
     uint64_t old_sp = f.sp;
+    // arm64: unwinding a leaf that pushed nothing leaves sp where it was.
+    const bool sp_may_stay = is_leaf && row != nullptr && row->ra_slot == 0;
     Step step;
     if (row != nullptr && row->cfa_rule() != cfi::kCfaNone) {
       result |= kWalkUsedCfi;
@@ -218,7 +222,7 @@ int WalkFromRegistersSignalSafe(const cpu::Registers& regs, const ThreadStackBou
       result |= kWalkBadFrame;
       break;  // a read outside the live stack, misaligned, or below rsp
     }
-    if (f.sp <= old_sp) {
+    if (f.sp < old_sp || (f.sp == old_sp && !sp_may_stay)) {
       result |= kWalkBadFrame;
       break;  // the stack must unwind upwards, or we could loop forever
     }

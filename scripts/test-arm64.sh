@@ -5,6 +5,7 @@
 #   scripts/test-arm64.sh              # Node 20 22 24 26
 #   scripts/test-arm64.sh 24           # these majors
 #   scripts/test-arm64.sh --install 24 # apt-get the cross compiler and qemu first
+#   scripts/test-arm64.sh --no-prebuild 24  # use the prebuild already in prebuilds/
 # JavaScript runs 3-10x slower under emulation; the tests' deadlines were
 # generous enough for it as they are. LABELPROF_TEST_EMULATED=qemu-user lets
 # a test skip what the emulator lacks (the vDSO), saying so.
@@ -12,7 +13,15 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 install=
-[ "${1:-}" = --install ] && { install=--install; shift; }
+prebuild=yes
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --install) install=--install ;;
+    --no-prebuild) prebuild= ;;
+    *) break ;;
+  esac
+  shift
+done
 majors=("$@")
 [ ${#majors[@]} -gt 0 ] || majors=(20 22 24 26)
 # shellcheck source=qemu-arm64-env.sh
@@ -21,7 +30,7 @@ qemu_arm64_setup $install || exit 1
 [ -f dist/index.js ] || npm run build:ts >/dev/null
 failed=()
 for major in "${majors[@]}"; do
-  if ! scripts/prebuild.sh arm64 "$major"; then
+  if [ -n "$prebuild" ] && ! scripts/prebuild.sh arm64 "$major"; then
     failed+=("$major (prebuild)")
     continue
   fi
