@@ -12,10 +12,11 @@
 // AArch64 (AAPCS64): `bl` leaves the return address in x30 (the link
 // register); a function that calls another saves x29/x30 as a frame record
 // (GCC and Clang keep it in every non-leaf function by default, glibc
-// included; Node and V8 build with it). So the frame-pointer chain is good
-// above the interrupted frame, and only that frame needs CFI: to tell
-// whether the return address is still in x30 and fp still the caller's
-// (a leaf, or a prologue/epilogue).
+// included; Node and V8 build with it). The CFI of the interrupted frame
+// tells whether the return address is still in x30 (a leaf, a prologue);
+// code built without frame records needs it further up too. Unlike x86-64,
+// a frame record says nothing exact about the caller's sp: it may sit
+// anywhere in the frame.
 #pragma once
 
 #include <stdint.h>
@@ -45,8 +46,8 @@ constexpr bool kRaStartsInRegister = false;
 // The 128 bytes below rsp are the red zone: the kernel skips them when it
 // pushes a signal frame, so what a leaf's epilogue just popped is intact.
 constexpr uintptr_t kRedZoneBytes = 128;
-// glibc and libstdc++ keep no frame pointers: CFI for every frame there.
-constexpr bool kFramePointersAboveLeaf = false;
+// A frame-pointer step yields the caller's exact rsp (fp + 16).
+constexpr bool kFramePointerStepKnowsSp = true;
 
 // Called in the signal handler: no allocation, no lock.
 inline Registers FromContextSignalSafe(const void* ucontext) {
@@ -71,8 +72,8 @@ constexpr uint64_t kDwarfRa = 30;  // x30, the link register and the RA column
 constexpr bool kRaStartsInRegister = true;
 // AAPCS64 has no red zone: below sp is the signal frame.
 constexpr uintptr_t kRedZoneBytes = 0;
-// Every non-leaf function keeps a frame record: CFI for the leaf only.
-constexpr bool kFramePointersAboveLeaf = true;
+// The frame record may lie below locals: fp + 16 only bounds sp from below.
+constexpr bool kFramePointerStepKnowsSp = false;
 
 // Called in the signal handler: no allocation, no lock.
 inline Registers FromContextSignalSafe(const void* ucontext) {
@@ -98,7 +99,7 @@ constexpr bool kWalkSupported = false;
 constexpr uint64_t kDwarfFp = ~0ull, kDwarfSp = ~0ull, kDwarfRa = ~0ull;
 constexpr bool kRaStartsInRegister = false;
 constexpr uintptr_t kRedZoneBytes = 0;
-constexpr bool kFramePointersAboveLeaf = true;
+constexpr bool kFramePointerStepKnowsSp = false;
 
 inline Registers FromContextSignalSafe(const void*) { return Registers{0, 0, 0, 0}; }
 inline uint64_t StripSignatureSignalSafe(uint64_t return_address) { return return_address; }

@@ -24,12 +24,14 @@ struct StackReader {
 };
 
 // One step's result: the caller's registers. `lr` (arm64's link register)
-// is known in the interrupted frame only; a call clobbers it.
+// is known in the interrupted frame only; a call clobbers it. `sp_exact`:
+// false after an arm64 frame-pointer step, which only bounds sp from below.
 struct Frame {
   uint64_t pc;
   uint64_t sp;
   uint64_t fp;
   uint64_t lr;
+  bool sp_exact;
 };
 
 enum class Step { kOk, kEnd, kBad, kUnsupported };
@@ -39,7 +41,18 @@ enum class Step { kOk, kEnd, kBad, kUnsupported };
 Step StepCfiSignalSafe(const cfi::UnwindRow& row, const StackReader& stack, Frame* f) {
   uint64_t cfa;
   switch (row.cfa_rule()) {
-    case cfi::kCfaSp: cfa = f->sp + row.cfa_offset; break;
+    case cfi::kCfaSp:
+      if (f->sp_exact) {
+        cfa = f->sp + row.cfa_offset;
+      } else if (row.fp_rule() == cfi::kFpAtCfa) {
+        // arm64 after a frame-pointer step: sp is not known, but a function
+        // past its prologue points fp at the frame record it saved, which
+        // is at CFA + fp_offset.
+        cfa = f->fp - row.fp_offset;
+      } else {
+        return Step::kUnsupported;
+      }
+      break;
     case cfi::kCfaFp: cfa = f->fp + row.cfa_offset; break;
     case cfi::kCfaFpDeref:
       if (!stack.ReadSignalSafe(f->fp + row.cfa_offset, &cfa)) return Step::kBad;
@@ -80,6 +93,7 @@ Step StepCfiSignalSafe(const cfi::UnwindRow& row, const StackReader& stack, Fram
   f->sp = cfa;
   f->fp = fp;
   f->lr = 0;
+  f->sp_exact = true;
   return Step::kOk;
 }
 
@@ -87,8 +101,7 @@ Step StepCfiSignalSafe(const cfi::UnwindRow& row, const StackReader& stack, Fram
 // through the frame-pointer chain: [fp] = caller's fp, [fp+8] = return
 // address (the frame record of both x86-64 and AAPCS64). On x86-64 the
 // caller's rsp is then exactly fp + 16; on arm64 the record may sit lower in
-// the frame, so sp is a lower bound there, which is all the walk needs above
-// the leaf (frame pointers only: cpu::kFramePointersAboveLeaf).
+// the frame, so fp + 16 is only a lower bound (see StepCfiSignalSafe).
 Step StepFramePointerSignalSafe(const StackReader& stack, Frame* f, bool is_leaf) {
   // _start and thread entry clear rbp: above the leaf a zero rbp ends the
   // chain. In the leaf it may just be data (code without frame pointers).
@@ -103,6 +116,7 @@ Step StepFramePointerSignalSafe(const StackReader& stack, Frame* f, bool is_leaf
   f->fp = next_fp;
   f->pc = cpu::StripSignatureSignalSafe(ra);
   f->lr = 0;
+  f->sp_exact = cpu::kFramePointerStepKnowsSp;
   return Step::kOk;
 }
 
@@ -182,7 +196,7 @@ int WalkFromRegistersSignalSafe(const cpu::Registers& regs, const ThreadStackBou
   StackReader reader{lo, stack.hi};
   const UnwindTable* table = unwind_table::AcquireSignalSafe();
   if (table == nullptr) result |= kWalkNoTable;
-  Frame f{pc, sp, regs.fp, regs.lr};
+  Frame f{pc, sp, regs.fp, regs.lr, true};
   while (true) {
     if (stop_at_code && table != nullptr && table->module_count > 0 &&
         unwind_table::FindModuleSignalSafe(table, depth == 1 ? f.pc : f.pc - 1) == nullptr) {
@@ -204,7 +218,13 @@ int WalkFromRegistersSignalSafe(const cpu::Registers& regs, const ThreadStackBou
     // arm64: unwinding a leaf that pushed nothing leaves sp where it was.
     const bool sp_may_stay = is_leaf && row != nullptr && row->ra_slot == 0;
     Step step;
-    if (row != nullptr && row->cfa_rule() != cfi::kCfaNone) {
+    // arm64: an sp-based rule is no use once sp is unknown (after a
+    // frame-pointer step) unless the row locates the frame record; the
+    // frame pointer is then the better guess.
+    const bool cfi_usable = row != nullptr && row->cfa_rule() != cfi::kCfaNone &&
+                            (f.sp_exact || row->cfa_rule() != cfi::kCfaSp ||
+                             row->fp_rule() == cfi::kFpAtCfa);
+    if (cfi_usable) {
       result |= kWalkUsedCfi;
       step = StepCfiSignalSafe(*row, reader, &f);
     } else {

@@ -6,9 +6,8 @@
 // its functions use rbp as a general register. So the walk uses the compiled
 // .eh_frame CFI (unwind-table.h) wherever a pc falls inside a module that has
 // it, and the frame-pointer chain everywhere else (JIT code, builtins remapped
-// by V8, gaps between FDEs). On arm64 every non-leaf function keeps a frame
-// record, so the CFI serves the interrupted frame only (where the return
-// address may still be in x30) and frame pointers do the rest.
+// by V8, gaps between FDEs). On arm64 the CFI also says whether the
+// interrupted frame's return address is still in x30 (cpu-context.h).
 //
 // Faults are impossible by construction rather than caught: every memory read
 // the walk makes is an aligned 8-byte load inside [interrupted sp - red zone,

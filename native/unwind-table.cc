@@ -15,8 +15,6 @@
 #include <tuple>
 #include <vector>
 
-#include "cpu-context.h"
-
 namespace labelprof {
 namespace unwind_table {
 namespace {
@@ -222,10 +220,7 @@ bool Rebuild(const UnwindOptions& options, std::string* error) {
     if (obj.is_main) obj.name = MainExecutablePath();
     if (obj.exec_ranges.empty()) continue;
     if (obj.is_main && options.main_executable == MainExecutableCfi::kNone) continue;
-    // arm64: every non-leaf function keeps a frame record, so no module
-    // needs CFI above the interrupted frame (cpu-context.h).
-    bool leaf_only = cpu::kFramePointersAboveLeaf ||
-                     (obj.is_main && options.main_executable == MainExecutableCfi::kLeafOnly);
+    bool leaf_only = obj.is_main && options.main_executable == MainExecutableCfi::kLeafOnly;
     if (obj.eh_frame_hdr == 0 || obj.readable_begin == 0) {
       stats.skipped += obj.name + ": no PT_GNU_EH_FRAME\n";
       continue;

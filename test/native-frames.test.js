@@ -11,6 +11,7 @@ const { spawnSync } = require('node:child_process');
 
 const { splitNativeFrames, nativeFramesOfSamples } = require('../dist/native-frames.js');
 const testAddon = require('./native/addon.js');
+const { TIME_SCALE } = require('./helpers');
 
 function frame(name, extra = {}) {
   return {
@@ -80,10 +81,11 @@ test('nativeFramesOfSamples: callers looked up at pc - 1, reported as recorded, 
 const WORKLOAD = path.join(__dirname, 'native', 'sample-workload.js');
 
 function sample(workload, { millis = 600, mode = 'leaf' } = {}) {
+  millis *= TIME_SCALE;
   const r = spawnSync(process.execPath, [WORKLOAD, workload, String(millis), '1000'], {
     env: { ...process.env, LABELPROF_TEST_MAIN_CFI: mode },
     encoding: 'utf8',
-    timeout: 60000,
+    timeout: 60000 * TIME_SCALE,
     maxBuffer: 64 << 20,
   });
   if (r.status !== 0) {
