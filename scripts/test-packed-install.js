@@ -95,11 +95,29 @@ const npmCli = (() => {
   return fs.realpathSync(npm);
 })();
 
-// A PATH with node and npm and nothing else: no g++, cc, make or python3.
+// A PATH like a slim image's: every tool of this machine's PATH except
+// compilers, make and python (the target node and npm first).
+const HIDDEN = /^(g\+\+|c\+\+|gcc|cc|cpp|clang|clang\+\+|make|gmake|python)([-.\d].*)?$|-(g\+\+|c\+\+|gcc|cc)(-[\d.]+)?$/;
 function noCompilerPath(nodeBin) {
   const bin = fs.mkdtempSync(path.join(work, 'bin-'));
   fs.symlinkSync(nodeBin, path.join(bin, 'node'));
   fs.symlinkSync(npmCli, path.join(bin, 'npm'));
+  for (const dir of process.env.PATH.split(':')) {
+    let names;
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      if (HIDDEN.test(name) || fs.existsSync(path.join(bin, name))) continue;
+      try {
+        fs.symlinkSync(path.join(dir, name), path.join(bin, name));
+      } catch {
+        // a name made twice by a race: keep the first
+      }
+    }
+  }
   const r = run('/bin/sh', ['-c', 'for t in g++ c++ gcc cc make python3 python; do command -v $t && exit 1; done; exit 0'],
     { env: { PATH: bin } });
   if (r.status !== 0) fail(`a compiler is still reachable: ${r.stdout}`);
