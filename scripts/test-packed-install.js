@@ -6,7 +6,7 @@
 //   node scripts/test-packed-install.js --arch arm64 24 # arm64 Node under qemu
 //     (not yet run end to end: npm under qemu was too slow on the loaded
 //     development machine; the arm64 prebuilds were loaded from the packed
-//     layout by hand instead, see the report)
+//     layout by hand instead: unpacked tarball, arm64 node 20-26 under qemu)
 //   node scripts/test-packed-install.js --tarball labelprof-0.1.0.tgz 22
 // For each Node major, with g++, make and python3 out of reach (PATH holds
 // only node and npm), the install must keep the prebuild and load it. Then,
