@@ -22,6 +22,20 @@ const SOURCES = [
   'test/native/test-sampler.cc', 'test/native/test-sampler.h', 'test/native/test-addon.cc',
 ].map((f) => path.join(ROOT, f));
 
+// ELF e_machine of a built file: a build for another CPU (an arm64 run
+// whose compiler was the host's) is as good as none.
+const MACHINES = { x64: 0x3e, arm64: 0xb7 };
+function builtForThisCpu(file) {
+  const head = Buffer.alloc(20);
+  const fd = fs.openSync(file, 'r');
+  try {
+    fs.readSync(fd, head, 0, 20, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return MACHINES[process.arch] === undefined || head.readUInt16LE(18) === MACHINES[process.arch];
+}
+
 function isStale() {
   let built;
   try {
@@ -29,6 +43,7 @@ function isStale() {
   } catch {
     return true;
   }
+  if (!builtForThisCpu(FILE)) return true;
   return SOURCES.some((f) => fs.statSync(f).mtimeMs > built);
 }
 
@@ -52,6 +67,9 @@ function build() {
   });
   if (r.status !== 0) {
     throw new Error(`building the test addon failed (status ${r.status}):\n${r.stdout}\n${r.stderr}`);
+  }
+  if (!builtForThisCpu(BUILT)) {
+    throw new Error(`the test addon was built for another CPU than ${process.arch}: set CC/CXX to a compiler for it (scripts/test-arm64.sh does)`);
   }
   if (FILE !== BUILT) {
     fs.mkdirSync(path.dirname(FILE), { recursive: true });
