@@ -4,14 +4,19 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "cpu-context.h"
+
 namespace labelprof {
 namespace cfi {
 namespace {
 
-// x86-64 DWARF register numbers.
-constexpr uint64_t kRegRbp = 6;
-constexpr uint64_t kRegRsp = 7;
-constexpr uint64_t kRegRa = 16;
+// DWARF register numbers of this CPU's frame pointer, stack pointer and
+// return-address column.
+constexpr uint64_t kRegFp = cpu::kDwarfFp;
+constexpr uint64_t kRegSp = cpu::kDwarfSp;
+constexpr uint64_t kRegRa = cpu::kDwarfRa;
+// DW_OP_breg<fp>: the first byte of gcc's stack-realignment expressions.
+constexpr uint8_t kOpBregFp = static_cast<uint8_t>(0x70 + (kRegFp & 0x1f));
 
 // Pointer encodings (DW_EH_PE_*), as used by .eh_frame and .eh_frame_hdr.
 constexpr uint8_t kPeOmit = 0xff;
@@ -118,14 +123,18 @@ class Reader {
 };
 
 // The register rules the table keeps, while a CFI program runs.
+// Before any CIE instruction: the state at a function's entry, which every
+// CIE restates anyway (x86-64: CFA = rsp + 8, RA at CFA - 8; arm64:
+// CFA = sp, RA in x30).
 struct State {
-  CfaRule cfa_rule = kCfaRsp;
-  int64_t cfa_offset = 8;
-  uint64_t cfa_reg = kRegRsp;
+  CfaRule cfa_rule = kCfaSp;
+  int64_t cfa_offset = cpu::kRaStartsInRegister ? 0 : 8;
+  uint64_t cfa_reg = kRegSp;
   FpRule fp_rule = kFpSame;
   int64_t fp_offset = 0;
   bool ra_defined = true;
   bool ra_supported = true;
+  bool ra_in_register = cpu::kRaStartsInRegister;
   int64_t ra_offset = -8;
 };
 
@@ -280,12 +289,14 @@ class Compiler {
         case 0x07: {                                           // undefined
           uint64_t reg = r.uleb();
           if (reg == kRegRa) state.ra_defined = false;
-          if (reg == kRegRbp) state.fp_rule = kFpUnsupported;
+          if (reg == kRegFp) state.fp_rule = kFpUnsupported;
           break;
         }
         case 0x08: {                                           // same_value
           uint64_t reg = r.uleb();
-          if (reg == kRegRbp) state.fp_rule = kFpSame;
+          if (reg == kRegFp) state.fp_rule = kFpSame;
+          // arm64: the return address is back in (or still in) x30.
+          if (reg == kRegRa) state.ra_in_register = cpu::kRaStartsInRegister;
           break;
         }
         case 0x09: {                                           // register
@@ -343,6 +354,11 @@ class Compiler {
           MarkUnsupported(&state, reg);
           break;
         }
+        case 0x2d:                                             // AARCH64_negate_ra_state
+          // arm64 pointer authentication signs x30 before it is saved; the
+          // walk strips the signature (cpu::StripSignatureSignalSafe).
+          if (!cpu::kRaStartsInRegister) ok = false;
+          break;
         case 0x2e: r.uleb(); break;                            // GNU_args_size
         case 0x2f: {                                           // GNU_negative_offset_extended
           uint64_t reg = r.uleb();
@@ -363,27 +379,29 @@ class Compiler {
   }
 
   static void SetOffsetBytes(State* s, uint64_t reg, int64_t offset) {
-    if (reg == kRegRbp) {
+    if (reg == kRegFp) {
       s->fp_rule = kFpAtCfa;
       s->fp_offset = offset;
     } else if (reg == kRegRa) {
       s->ra_offset = offset;
+      s->ra_in_register = false;
     }
   }
 
   static void Restore(const Cie& cie, State* s, uint64_t reg) {
-    if (reg == kRegRbp) {
+    if (reg == kRegFp) {
       s->fp_rule = cie.initial.fp_rule;
       s->fp_offset = cie.initial.fp_offset;
     } else if (reg == kRegRa) {
       s->ra_offset = cie.initial.ra_offset;
       s->ra_defined = cie.initial.ra_defined;
       s->ra_supported = cie.initial.ra_supported;
+      s->ra_in_register = cie.initial.ra_in_register;
     }
   }
 
   static void MarkUnsupported(State* s, uint64_t reg) {
-    if (reg == kRegRbp) s->fp_rule = kFpUnsupported;
+    if (reg == kRegFp) s->fp_rule = kFpUnsupported;
     if (reg == kRegRa) s->ra_supported = false;
   }
 
@@ -392,12 +410,12 @@ class Compiler {
     s->cfa_offset = offset;
     // Any other base register (r10 in gcc's realignment prologue) is one we
     // do not track.
-    s->cfa_rule = reg == kRegRsp ? kCfaRsp : reg == kRegRbp ? kCfaRbp : kCfaUnsupported;
+    s->cfa_rule = reg == kRegSp ? kCfaSp : reg == kRegFp ? kCfaFp : kCfaUnsupported;
   }
 
   static void SetCfaOffset(State* s, int64_t offset) {
     s->cfa_offset = offset;
-    if (s->cfa_rule == kCfaPlt || s->cfa_rule == kCfaRbpDeref) {
+    if (s->cfa_rule == kCfaPlt || s->cfa_rule == kCfaFpDeref) {
       SetCfa(s, s->cfa_reg, offset);
     }
   }
@@ -408,13 +426,13 @@ class Compiler {
       s->cfa_offset = 8;
       return;
     }
-    // gcc's stack realignment: DW_OP_breg6 k; DW_OP_deref.
+    // gcc's stack realignment: DW_OP_breg<fp> k; DW_OP_deref.
     Reader r(expr, expr + len);
-    if (len >= 3 && r.u8() == 0x76) {
+    if (len >= 3 && r.u8() == kOpBregFp) {
       int64_t k = r.sleb();
       if (r.ok() && r.u8() == 0x06 && r.at_end() && r.ok()) {
-        s->cfa_rule = kCfaRbpDeref;
-        s->cfa_reg = kRegRbp;
+        s->cfa_rule = kCfaFpDeref;
+        s->cfa_reg = kRegFp;
         s->cfa_offset = k;
         return;
       }
@@ -424,16 +442,16 @@ class Compiler {
 
   static void RegisterExpression(State* s, uint64_t reg, const uint8_t* expr,
                                  uint64_t len) {
-    if (reg != kRegRbp) {
+    if (reg != kRegFp) {
       if (reg == kRegRa) s->ra_supported = false;
       return;
     }
     // gcc's stack realignment saves rbp at DW_OP_breg6 k.
     Reader r(expr, expr + len);
-    if (len >= 2 && r.u8() == 0x76) {
+    if (len >= 2 && r.u8() == kOpBregFp) {
       int64_t k = r.sleb();
       if (r.ok() && r.at_end()) {
-        s->fp_rule = kFpAtRbp;
+        s->fp_rule = kFpAtFp;
         s->fp_offset = k;
         return;
       }
@@ -452,16 +470,28 @@ class Compiler {
       fp = kFpSame;
     } else if (!s.ra_defined) {
       cfa = kCfaEnd;
-    } else if (!s.ra_supported || s.ra_offset < -128 || s.ra_offset > 127 ||
+    }
+    // The return address's slot: in x30, CFA + 8k, or beside the saved fp.
+    const bool ra_in_frame_record = !s.ra_in_register && fp == kFpAtCfa &&
+                                    s.ra_offset == s.fp_offset + 8;
+    const bool ra_slot_fits = s.ra_offset % 8 == 0 && s.ra_offset / 8 > INT8_MIN &&
+                              s.ra_offset / 8 <= INT8_MAX && s.ra_offset != 0;
+    if (cfa == kCfaNone || cfa == kCfaEnd) {
+      // no rule to check
+    } else if (!s.ra_supported || (!s.ra_in_register && !ra_slot_fits && !ra_in_frame_record) ||
                s.cfa_offset < INT32_MIN || s.cfa_offset > INT32_MAX ||
                s.fp_offset < INT16_MIN || s.fp_offset > INT16_MAX) {
+      // A return address saved off the 8-byte grid, or more than 1 KB from
+      // the CFA and not beside the saved fp, is not expressed: the walk stops.
       cfa = kCfaUnsupported;
     }
     if (cfa == kCfaUnsupported) fp = kFpSame;
     if (cfa != kCfaNone && cfa != kCfaUnsupported && cfa != kCfaEnd) {
       row.cfa_offset = static_cast<int32_t>(s.cfa_offset);
-      row.ra_offset = static_cast<int8_t>(s.ra_offset);
-      if (fp == kFpAtCfa || fp == kFpAtRbp) row.fp_offset = static_cast<int16_t>(s.fp_offset);
+      row.ra_slot = s.ra_in_register ? 0
+                    : ra_slot_fits  ? static_cast<int8_t>(s.ra_offset / 8)
+                                    : kRaSlotFrameRecord;
+      if (fp == kFpAtCfa || fp == kFpAtFp) row.fp_offset = static_cast<int16_t>(s.fp_offset);
     }
     row.rules = static_cast<uint8_t>(cfa | (fp << 4));
     if (rows_->size() > row_count_before_) {
@@ -473,7 +503,7 @@ class Compiler {
         Dedupe();
         return;
       } else if (last.rules == row.rules && last.cfa_offset == row.cfa_offset &&
-                 last.fp_offset == row.fp_offset && last.ra_offset == row.ra_offset) {
+                 last.fp_offset == row.fp_offset && last.ra_slot == row.ra_slot) {
         return;
       }
     }
@@ -488,7 +518,7 @@ class Compiler {
     const UnwindRow& a = (*rows_)[n - 2];
     const UnwindRow& b = (*rows_)[n - 1];
     if (a.rules == b.rules && a.cfa_offset == b.cfa_offset &&
-        a.fp_offset == b.fp_offset && a.ra_offset == b.ra_offset) {
+        a.fp_offset == b.fp_offset && a.ra_slot == b.ra_slot) {
       rows_->pop_back();
     }
   }

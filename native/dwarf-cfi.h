@@ -1,11 +1,12 @@
 // DWARF call-frame information (.eh_frame) compiled into a compact table the
 // SIGPROF handler can search: for each pc range of a module, how to find the
-// caller's frame on x86-64.
+// caller's frame on x86-64 or arm64 (register numbers: cpu-context.h).
 //
-// Only what an x86-64 walk needs is kept: the canonical frame address (CFA)
-// as rsp/rbp + offset, where the return address sits relative to the CFA,
-// and where the caller's rbp was saved. That is the layout async-profiler
-// uses (its FrameDesc); everything else in the CFI program (other callee-saved
+// Only what a frame-pointer-based walk needs is kept: the canonical frame
+// address (CFA) as sp/fp + offset, where the return address is (relative to
+// the CFA, or still in the link register on arm64), and where the caller's
+// frame pointer (rbp, x29) was saved. That is the layout async-profiler uses
+// (its FrameDesc); everything else in the CFI program (other callee-saved
 // registers, personality, LSDA) is dropped. Compiled off the signal path.
 #pragma once
 
@@ -19,19 +20,19 @@ namespace cfi {
 // How the CFA is computed at a pc.
 enum CfaRule : uint8_t {
   kCfaNone = 0,       // no CFI covers this pc: the walk uses the frame pointer
-  kCfaRsp = 1,        // CFA = rsp + cfa_offset
-  kCfaRbp = 2,        // CFA = rbp + cfa_offset
-  kCfaRbpDeref = 3,   // CFA = *(rbp + cfa_offset) (gcc's stack realignment)
-  kCfaPlt = 4,        // PLT stub: CFA = rsp + 8, + 8 more once past the push
+  kCfaSp = 1,         // CFA = sp + cfa_offset
+  kCfaFp = 2,         // CFA = fp + cfa_offset
+  kCfaFpDeref = 3,    // CFA = *(fp + cfa_offset) (gcc's stack realignment, x86-64)
+  kCfaPlt = 4,        // x86-64 PLT stub: CFA = rsp + 8, + 8 more once past the push
   kCfaEnd = 5,        // the return address is undefined: outermost frame
   kCfaUnsupported = 6 // a rule this table cannot express: the walk stops
 };
 
-// Where the caller's rbp is.
+// Where the caller's frame pointer (rbp, x29) is.
 enum FpRule : uint8_t {
-  kFpSame = 0,        // rbp was not touched: the caller's value is still in it
+  kFpSame = 0,        // fp was not touched: the caller's value is still in it
   kFpAtCfa = 1,       // saved at CFA + fp_offset
-  kFpAtRbp = 2,       // saved at rbp + fp_offset (after stack realignment)
+  kFpAtFp = 2,        // saved at fp + fp_offset (after stack realignment)
   kFpUnsupported = 3  // saved somewhere this table cannot express
 };
 
@@ -41,7 +42,12 @@ struct UnwindRow {
   uint32_t start;      // pc - load bias of the module
   int32_t cfa_offset;
   int16_t fp_offset;
-  int8_t ra_offset;    // the return address is at CFA + ra_offset (-8 in practice)
+  // The return address is at CFA + 8 * ra_slot (x86-64: -1, always; arm64:
+  // where the prologue stored x30). 0: still in the link register (arm64,
+  // before the prologue saves x30, and in leaves that never do).
+  // kRaSlotFrameRecord: next to the saved fp, at CFA + fp_offset + 8 (an
+  // arm64 frame record further than 1 KB below the CFA, under large locals).
+  int8_t ra_slot;
   uint8_t rules;       // CfaRule in the low nibble, FpRule in the high nibble
 
   // Called in the signal handler: no allocation, no lock.
@@ -49,6 +55,7 @@ struct UnwindRow {
   // Called in the signal handler: no allocation, no lock.
   FpRule fp_rule() const { return static_cast<FpRule>(rules >> 4); }
 };
+constexpr int8_t kRaSlotFrameRecord = INT8_MIN;
 static_assert(sizeof(UnwindRow) == 12, "UnwindRow is meant to stay 12 bytes");
 
 struct CompileStats {

@@ -4,6 +4,8 @@
 #include <string.h>
 #include <ucontext.h>
 
+#include "cpu-context.h"
+
 namespace labelprof {
 namespace {
 
@@ -21,11 +23,15 @@ struct StackReader {
   }
 };
 
-// One step's result: the caller's registers.
+// One step's result: the caller's registers. `lr` (arm64's link register)
+// is known in the interrupted frame only; a call clobbers it. `sp_exact`:
+// false after an arm64 frame-pointer step, which only bounds sp from below.
 struct Frame {
   uint64_t pc;
   uint64_t sp;
   uint64_t fp;
+  uint64_t lr;
+  bool sp_exact;
 };
 
 enum class Step { kOk, kEnd, kBad, kUnsupported };
@@ -35,9 +41,20 @@ enum class Step { kOk, kEnd, kBad, kUnsupported };
 Step StepCfiSignalSafe(const cfi::UnwindRow& row, const StackReader& stack, Frame* f) {
   uint64_t cfa;
   switch (row.cfa_rule()) {
-    case cfi::kCfaRsp: cfa = f->sp + row.cfa_offset; break;
-    case cfi::kCfaRbp: cfa = f->fp + row.cfa_offset; break;
-    case cfi::kCfaRbpDeref:
+    case cfi::kCfaSp:
+      if (f->sp_exact) {
+        cfa = f->sp + row.cfa_offset;
+      } else if (row.fp_rule() == cfi::kFpAtCfa) {
+        // arm64 after a frame-pointer step: sp is not known, but a function
+        // past its prologue points fp at the frame record it saved, which
+        // is at CFA + fp_offset.
+        cfa = f->fp - row.fp_offset;
+      } else {
+        return Step::kUnsupported;
+      }
+      break;
+    case cfi::kCfaFp: cfa = f->fp + row.cfa_offset; break;
+    case cfi::kCfaFpDeref:
       if (!stack.ReadSignalSafe(f->fp + row.cfa_offset, &cfa)) return Step::kBad;
       break;
     // The PLT stub pushes one word at offset 11 of each 16-byte entry.
@@ -45,31 +62,46 @@ Step StepCfiSignalSafe(const cfi::UnwindRow& row, const StackReader& stack, Fram
     case cfi::kCfaEnd: return Step::kEnd;
     default: return Step::kUnsupported;
   }
-  // The caller's frame lies strictly above ours; a CFA at or below rsp is
-  // a wrong rule or a corrupt register.
-  if (cfa <= f->sp || cfa > stack.hi || (cfa & 7) != 0) return Step::kBad;
+  // The caller's frame lies strictly above ours; a CFA at or below sp is
+  // a wrong rule or a corrupt register. Except on arm64 in a function that
+  // has pushed nothing yet (its return address still in x30): CFA == sp.
+  const bool nothing_pushed = row.ra_slot == 0 && cfa == f->sp;
+  if ((cfa <= f->sp && !nothing_pushed) || cfa > stack.hi || (cfa & 7) != 0) return Step::kBad;
   uint64_t ra;
-  if (!stack.ReadSignalSafe(cfa + row.ra_offset, &ra)) return Step::kBad;
+  if (row.ra_slot == 0) {
+    // arm64: the return address has not left x30 yet (a leaf, a prologue);
+    // only the interrupted frame's x30 is known.
+    if (f->lr == 0) return Step::kUnsupported;
+    ra = f->lr;
+  } else if (row.ra_slot == cfi::kRaSlotFrameRecord) {
+    if (!stack.ReadSignalSafe(cfa + row.fp_offset + 8, &ra)) return Step::kBad;
+  } else if (!stack.ReadSignalSafe(cfa + 8 * static_cast<int64_t>(row.ra_slot), &ra)) {
+    return Step::kBad;
+  }
   uint64_t fp = f->fp;
   switch (row.fp_rule()) {
     case cfi::kFpSame: break;
     case cfi::kFpAtCfa:
       if (!stack.ReadSignalSafe(cfa + row.fp_offset, &fp)) return Step::kBad;
       break;
-    case cfi::kFpAtRbp:
+    case cfi::kFpAtFp:
       if (!stack.ReadSignalSafe(f->fp + row.fp_offset, &fp)) return Step::kBad;
       break;
     default: return Step::kUnsupported;
   }
-  f->pc = ra;
+  f->pc = cpu::StripSignatureSignalSafe(ra);
   f->sp = cfa;
   f->fp = fp;
+  f->lr = 0;
+  f->sp_exact = true;
   return Step::kOk;
 }
 
 // Called in the signal handler: no allocation, no lock. Unwinds one frame
-// through the frame-pointer chain: [rbp] = caller's rbp, [rbp+8] = return
-// address.
+// through the frame-pointer chain: [fp] = caller's fp, [fp+8] = return
+// address (the frame record of both x86-64 and AAPCS64). On x86-64 the
+// caller's rsp is then exactly fp + 16; on arm64 the record may sit lower in
+// the frame, so fp + 16 is only a lower bound (see StepCfiSignalSafe).
 Step StepFramePointerSignalSafe(const StackReader& stack, Frame* f, bool is_leaf) {
   // _start and thread entry clear rbp: above the leaf a zero rbp ends the
   // chain. In the leaf it may just be data (code without frame pointers).
@@ -82,7 +114,9 @@ Step StepFramePointerSignalSafe(const StackReader& stack, Frame* f, bool is_leaf
   }
   f->sp = f->fp + 16;
   f->fp = next_fp;
-  f->pc = ra;
+  f->pc = cpu::StripSignatureSignalSafe(ra);
+  f->lr = 0;
+  f->sp_exact = cpu::kFramePointerStepKnowsSp;
   return Step::kOk;
 }
 
@@ -99,6 +133,12 @@ bool PrepareUnwindTables(const UnwindOptions& options, std::string* error) {
 UnwindTableStats GetUnwindTableStats() { return unwind_table::Stats(); }
 
 bool CaptureCurrentThreadStack(ThreadStackBounds* out, std::string* error) {
+  if (!cpu::kWalkSupported) {
+    // The caller (start()) then turns native frames off with this reason.
+    *error = std::string("native frames are not supported on ") + cpu::kName +
+             " (labelprof walks x86-64 and arm64 stacks)";
+    return false;
+  }
   pthread_attr_t attr;
   // For the main thread glibc derives the bounds from /proc/self/maps and
   // RLIMIT_STACK; for other threads they are the mapping pthread made.
@@ -123,17 +163,15 @@ bool CaptureCurrentThreadStack(ThreadStackBounds* out, std::string* error) {
 // Called in the signal handler: no allocation, no lock.
 int WalkNativeStackSignalSafe(const void* ucontext, const ThreadStackBounds& stack,
                               uint64_t* pcs, int max_depth, uint32_t* flags, bool stop_at_code) {
-  const mcontext_t& mc = static_cast<const ucontext_t*>(ucontext)->uc_mcontext;
-  return WalkFromRegistersSignalSafe(static_cast<uint64_t>(mc.gregs[REG_RIP]),
-                                     static_cast<uint64_t>(mc.gregs[REG_RSP]),
-                                     static_cast<uint64_t>(mc.gregs[REG_RBP]), stack, pcs,
-                                     max_depth, flags, stop_at_code);
+  return WalkFromRegistersSignalSafe(cpu::FromContextSignalSafe(ucontext), stack, pcs, max_depth,
+                                     flags, stop_at_code);
 }
 
 // Called in the signal handler: no allocation, no lock.
-int WalkFromRegistersSignalSafe(uint64_t pc, uint64_t sp, uint64_t fp,
-                                const ThreadStackBounds& stack, uint64_t* pcs,
-                                int max_depth, uint32_t* flags, bool stop_at_code) {
+int WalkFromRegistersSignalSafe(const cpu::Registers& regs, const ThreadStackBounds& stack,
+                                uint64_t* pcs, int max_depth, uint32_t* flags,
+                                bool stop_at_code) {
+  const uint64_t pc = regs.pc, sp = regs.sp;
   uint32_t result = 0;
   int depth = 0;
   if (max_depth <= 0) {
@@ -147,15 +185,17 @@ int WalkFromRegistersSignalSafe(uint64_t pc, uint64_t sp, uint64_t fp,
     if (flags != nullptr) *flags = 0;
     return depth;
   }
-  // The live stack is [rsp, top), plus the 128-byte red zone below rsp: the
-  // kernel skips it when it pushes a signal frame, so what a leaf popped in
-  // its epilogue (CFI still says "rbp saved at CFA-48", now below rsp) is
-  // intact there. The red zone of a Worker's stack stays inside its mapping
-  // (stack.lo excludes the guard page); the main thread's stack grows.
-  uintptr_t lo = sp - 128 > stack.lo && sp >= 128 ? sp - 128 : stack.lo;
+  // The live stack is [sp, top), plus on x86-64 the 128-byte red zone below
+  // rsp: the kernel skips it when it pushes a signal frame, so what a leaf
+  // popped in its epilogue (CFI still says "rbp saved at CFA-48", now below
+  // rsp) is intact there. The red zone of a Worker's stack stays inside its
+  // mapping (stack.lo excludes the guard page); the main thread's stack
+  // grows. arm64 has no red zone.
+  constexpr uintptr_t kBelow = cpu::kRedZoneBytes;
+  uintptr_t lo = sp - kBelow > stack.lo && sp >= kBelow ? sp - kBelow : stack.lo;
   StackReader reader{lo, stack.hi};
   const UnwindTable* table = unwind_table::AcquireSignalSafe();
-  Frame f{pc, sp, fp};
+  Frame f{pc, sp, regs.fp, regs.lr, true};
   while (true) {
     if (stop_at_code && table != nullptr && table->module_count > 0 &&
         unwind_table::FindModuleSignalSafe(table, depth == 1 ? f.pc : f.pc - 1) == nullptr) {
@@ -174,8 +214,16 @@ int WalkFromRegistersSignalSafe(uint64_t pc, uint64_t sp, uint64_t fp,
     const cfi::UnwindRow* row =
         table != nullptr ? unwind_table::FindRowSignalSafe(table, lookup, is_leaf) : nullptr;
     uint64_t old_sp = f.sp;
+    // arm64: unwinding a leaf that pushed nothing leaves sp where it was.
+    const bool sp_may_stay = is_leaf && row != nullptr && row->ra_slot == 0;
     Step step;
-    if (row != nullptr && row->cfa_rule() != cfi::kCfaNone) {
+    // arm64: an sp-based rule is no use once sp is unknown (after a
+    // frame-pointer step) unless the row locates the frame record; the
+    // frame pointer is then the better guess.
+    const bool cfi_usable = row != nullptr && row->cfa_rule() != cfi::kCfaNone &&
+                            (f.sp_exact || row->cfa_rule() != cfi::kCfaSp ||
+                             row->fp_rule() == cfi::kFpAtCfa);
+    if (cfi_usable) {
       step = StepCfiSignalSafe(*row, reader, &f);
     } else {
       step = StepFramePointerSignalSafe(reader, &f, is_leaf);
@@ -191,7 +239,7 @@ int WalkFromRegistersSignalSafe(uint64_t pc, uint64_t sp, uint64_t fp,
       result |= kWalkBadFrame;
       break;  // a read outside the live stack, misaligned, or below rsp
     }
-    if (f.sp <= old_sp) {
+    if (f.sp < old_sp || (f.sp == old_sp && !sp_may_stay)) {
       result |= kWalkBadFrame;
       break;  // the stack must unwind upwards, or we could loop forever
     }

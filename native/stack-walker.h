@@ -1,21 +1,24 @@
-// The native stack walk taken inside the SIGPROF handler (x86-64 Linux).
+// The native stack walk taken inside the SIGPROF handler (Linux, x86-64 and
+// arm64; what differs between them is in cpu-context.h).
 //
 // Node's own code, V8's builtins and JIT code keep frame pointers; Debian's
-// glibc (and libstdc++, libgcc_s, libm, ld.so) does not, and some of its
-// functions use rbp as a general register. So the walk uses the compiled
+// x86-64 glibc (and libstdc++, libgcc_s, libm, ld.so) does not, and some of
+// its functions use rbp as a general register. So the walk uses the compiled
 // .eh_frame CFI (unwind-table.h) wherever a pc falls inside a module that has
 // it, and the frame-pointer chain everywhere else (JIT code, builtins remapped
-// by V8, gaps between FDEs).
+// by V8, gaps between FDEs). On arm64 the CFI also says whether the
+// interrupted frame's return address is still in x30 (cpu-context.h).
 //
 // Faults are impossible by construction rather than caught: every memory read
-// the walk makes is an aligned 8-byte load inside [interrupted rsp - 128, stack
-// top) of the interrupted thread, clamped to its stack bounds: the live stack
-// and its red zone, which are mapped while the thread runs.
+// the walk makes is an aligned 8-byte load inside [interrupted sp - red zone,
+// stack top) of the interrupted thread, clamped to its stack bounds: the live
+// stack and (x86-64) its red zone, which are mapped while the thread runs.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
+#include "cpu-context.h"
 #include "unwind-table.h"
 
 namespace labelprof {
@@ -49,7 +52,9 @@ bool PrepareUnwindTables(const UnwindOptions& options, std::string* error);
 UnwindTableStats GetUnwindTableStats();
 
 // On the thread to be sampled, off the signal path (at start(), and on each
-// Worker's own thread): the bounds the walk restricts its reads to.
+// Worker's own thread): the bounds the walk restricts its reads to. False,
+// with the reason, also on a CPU the walk does not know (native frames are
+// then turned off).
 bool CaptureCurrentThreadStack(ThreadStackBounds* out, std::string* error);
 
 // Called in the signal handler: no allocation, no lock. Walks from the
@@ -66,9 +71,8 @@ int WalkNativeStackSignalSafe(const void* ucontext, const ThreadStackBounds& sta
 
 // Called in the signal handler: no allocation, no lock. The same walk from
 // explicit registers (tests, and callers that already decoded the context).
-int WalkFromRegistersSignalSafe(uint64_t pc, uint64_t sp, uint64_t fp,
-                                const ThreadStackBounds& stack, uint64_t* pcs,
-                                int max_depth, uint32_t* flags = nullptr,
+int WalkFromRegistersSignalSafe(const cpu::Registers& regs, const ThreadStackBounds& stack,
+                                uint64_t* pcs, int max_depth, uint32_t* flags = nullptr,
                                 bool stop_at_code = false);
 
 }  // namespace labelprof

@@ -2,6 +2,8 @@
 // through the NativeBinding interface.
 import * as path from 'node:path';
 
+import { PREBUILT_NODE_MAJORS, currentPlatform, unsupportedReason } from '../scripts/platform';
+
 export interface NativeStats {
   /** SIGPROFs our handler took on this thread. */
   signals: number;
@@ -130,9 +132,14 @@ export interface NativeBinding {
 
 function load(): NativeBinding {
   // LABELPROF_BINDING points at a specific build (the Node version matrix
-  // builds one per Node major).
+  // builds one per Node major; the arm64 suite loads a prebuild).
   const override = process.env.LABELPROF_BINDING;
   if (override) return require(path.resolve(override)) as NativeBinding;
+  // Elsewhere the install built nothing (scripts/install.js), and a binary
+  // of another platform must not be tried: say what is supported instead.
+  const platform = currentPlatform();
+  const unsupported = unsupportedReason(platform);
+  if (unsupported !== null) throw new Error(`labelprof: ${unsupported}.`);
   const root = path.join(__dirname, '..');
   try {
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
@@ -141,8 +148,9 @@ function load(): NativeBinding {
     const e = err as Error;
     throw new Error(
       `labelprof: could not load its native addon for Node ${process.version} ` +
-        `(ABI ${process.versions.modules}). Looked in ${root}/build/Release and ` +
-        `${root}/prebuilds. Build it with \`npm rebuild labelprof\` (needs python3, make ` +
+        `(ABI ${process.versions.modules}) on ${platform.name}. Looked in ${root}/build/Release and ` +
+        `${root}/prebuilds/${process.platform}-${process.arch} (prebuilt for Node ` +
+        `${PREBUILT_NODE_MAJORS.join(', ')}). Build it with \`npm rebuild labelprof\` (needs python3, make ` +
         `and a C++ compiler). The addon includes V8 headers, so it must be built for ` +
         `the Node major that runs it. Cause: ${e.message}`,
     );

@@ -7,7 +7,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawn, spawnSync } = require('node:child_process');
-const { ROOT, FIXTURES, readProfile } = require('./helpers');
+const { ROOT, FIXTURES, TIME_SCALE, readProfile } = require('./helpers');
 
 const appDir = fs.mkdtempSync(path.join(os.tmpdir(), 'labelprof-app-'));
 fs.mkdirSync(path.join(appDir, 'node_modules'));
@@ -22,7 +22,7 @@ function run(nodeArgs, args, env = {}) {
     cwd: appDir,
     env: { ...process.env, LABELPROF_INTERVAL_MICROS: '2000', ...env },
     encoding: 'utf8',
-    timeout: 60000,
+    timeout: 60000 * TIME_SCALE,
   });
 }
 

@@ -7,9 +7,14 @@ const zlib = require('node:zlib');
 const { Profile } = require('pprof-format');
 
 const ROOT = path.join(__dirname, '..');
+// LABELPROF_TEST_TIME_SCALE=3 (scripts/test-arm64.sh, under qemu, where
+// JavaScript runs 3-10x slower): workloads run and deadlines wait that many
+// times longer. Assertions stay as they are.
+const TIME_SCALE = Math.max(1, Number(process.env.LABELPROF_TEST_TIME_SCALE) || 1);
 const FIXTURES = path.join(__dirname, 'fixtures');
 
 function runFixture(name, { args = [], env = {}, nodeArgs = [], timeoutMs = 120000, cwd } = {}) {
+  timeoutMs *= TIME_SCALE;
   const file = path.join(FIXTURES, name);
   return spawnSync(process.execPath, [...nodeArgs, file, ...args], {
     env: { ...process.env, ...env },
@@ -50,4 +55,4 @@ function readProfile(buffer) {
   return { profile, samples, str };
 }
 
-module.exports = { ROOT, FIXTURES, runFixture, runJson, readProfile, describeRun, spawn };
+module.exports = { TIME_SCALE, ROOT, FIXTURES, runFixture, runJson, readProfile, describeRun, spawn };

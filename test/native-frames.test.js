@@ -11,6 +11,7 @@ const { spawnSync } = require('node:child_process');
 
 const { splitNativeFrames, nativeFramesOfSamples } = require('../dist/native-frames.js');
 const testAddon = require('./native/addon.js');
+const { TIME_SCALE } = require('./helpers');
 
 function frame(name, extra = {}) {
   return {
@@ -80,10 +81,11 @@ test('nativeFramesOfSamples: callers looked up at pc - 1, reported as recorded, 
 const WORKLOAD = path.join(__dirname, 'native', 'sample-workload.js');
 
 function sample(workload, { millis = 600, mode = 'leaf' } = {}) {
+  millis *= TIME_SCALE;
   const r = spawnSync(process.execPath, [WORKLOAD, workload, String(millis), '1000'], {
     env: { ...process.env, LABELPROF_TEST_MAIN_CFI: mode },
     encoding: 'utf8',
-    timeout: 60000,
+    timeout: 60000 * TIME_SCALE,
     maxBuffer: 64 << 20,
   });
   if (r.status !== 0) {
@@ -112,7 +114,8 @@ function describe(out, n = 5) {
   return [...counts].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, c]) => `${c} ${k}`).join('\n');
 }
 
-test('real walks', { skip: process.platform !== 'linux' || process.arch !== 'x64' }, async (t) => {
+// x86-64 and arm64 (scripts/test-arm64.sh runs this under qemu).
+test('real walks', { skip: process.platform !== 'linux' || !['x64', 'arm64'].includes(process.arch) }, async (t) => {
   testAddon.ensureBuilt();
 
   await t.test('a named native burner shows by name, under JS', () => {
@@ -125,7 +128,7 @@ test('real walks', { skip: process.platform !== 'linux' || process.arch !== 'x64
     assert.ok(incomplete(out) <= 2, `${incomplete(out)} incomplete walks\n${describe(out)}`);
   });
 
-  await t.test('a frameless function using rbp as data keeps its caller (CFI of our own module)', () => {
+  await t.test('a frameless function using rbp/x29 as data keeps its caller (CFI of our own module)', () => {
     const out = sample('nofp');
     const hit = (s) => /BurnNoFramePointerLeaf/.test(s.frames[0]) && /BurnNoFramePointer\(/.test(s.frames[1]);
     assert.ok(share(out.samples, hit) >= 0.8, describe(out));

@@ -72,6 +72,9 @@ test('idle time shows the event loop\'s epoll wait reaching uv_run', () => {
 });
 
 test('a native addon loaded while profiling shows its functions by name', () => {
+  // The fixture loads the test addon; build it here rather than rely on
+  // another test file (they run in parallel) having built it.
+  require('./native/addon.js').ensureBuilt();
   const { stacks } = profileOf('addon');
   const n = countInOrder(stacks, [/labelprof_test::BurnNativeLeaf/, /labelprof_test::BurnNative\b/, '(Node-API call)', 'addon']);
   assert.ok(n >= 0.5 * total(stacks), `${n} of ${total(stacks)}:\n${show(stacks)}`);

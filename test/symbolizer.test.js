@@ -103,12 +103,19 @@ function bias(maps, elf) {
   return first.start - BigInt(load0 ? load0.vaddr : 0);
 }
 
-test('symbolize: V8 builtins remapped outside the PT_LOADs resolve through the file offset', () => {
+test('symbolize: V8 builtins remapped outside the PT_LOADs resolve through the file offset', (t) => {
   const maps = parseMaps(fs.readFileSync('/proc/self/maps', 'utf8'));
   const elf = nodeElf();
   const b = bias(maps, elf);
   const remapped = maps.filter((m) => m.path === NODE && m.perms.includes('x') &&
     fileOffsetToVaddr(elf.loads, Number(m.offset)) !== Number(m.start - b));
+  if (remapped.length === 0 && process.arch !== 'x64') {
+    // Node's arm64 builds left the builtins in node's own PT_LOAD here
+    // (under qemu-user; not checked on arm64 hardware): no remapped copy
+    // to resolve. On x64 there always is one, so there the check stays.
+    t.skip(`V8 did not remap its builtins on ${process.arch}`);
+    return;
+  }
   assert.ok(remapped.length > 0, `no remapped builtins mapping of ${NODE} in /proc/self/maps`);
   const m = remapped[0];
   const probes = [];
@@ -139,9 +146,14 @@ test('symbolize: anonymous executable memory is JIT code', () => {
   assert.strictEqual(f.isJsEntry, false);
 });
 
-test('symbolize: the vDSO is named from its in-memory image', () => {
+test('symbolize: the vDSO is named from its in-memory image', (t) => {
   const maps = parseMaps(fs.readFileSync('/proc/self/maps', 'utf8'));
   const vdso = maps.find((m) => m.path === '[vdso]');
+  if (!vdso && process.env.LABELPROF_TEST_EMULATED) {
+    // qemu-user (Debian's 7.2) maps no vDSO into an emulated process.
+    t.skip(`no vDSO under ${process.env.LABELPROF_TEST_EMULATED}`);
+    return;
+  }
   assert.ok(vdso);
   const probes = [];
   for (let a = vdso.start; a < vdso.end; a += 8n) probes.push(a);

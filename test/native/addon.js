@@ -7,7 +7,11 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..', '..');
-const FILE = path.join(__dirname, 'build', 'Release', 'labelprof_test_native.node');
+// node-gyp builds into build/Release and wipes build/ on every rebuild; an
+// arm64 build (under qemu, cross-compiled: scripts/test-arm64.sh) is moved
+// out of it, so the two architectures' builds do not load each other's.
+const BUILT = path.join(__dirname, 'build', 'Release', 'labelprof_test_native.node');
+const FILE = process.arch === 'x64' ? BUILT : path.join(__dirname, `build-${process.arch}`, 'labelprof_test_native.node');
 const SOURCES = [
   'native/dwarf-cfi.cc', 'native/dwarf-cfi.h', 'native/unwind-table.cc', 'native/unwind-table.h',
   'native/stack-walker.cc', 'native/stack-walker.h', 'native/demangle.cc', 'native/demangle.h',
@@ -18,6 +22,20 @@ const SOURCES = [
   'test/native/test-sampler.cc', 'test/native/test-sampler.h', 'test/native/test-addon.cc',
 ].map((f) => path.join(ROOT, f));
 
+// ELF e_machine of a built file: a build for another CPU (an arm64 run
+// whose compiler was the host's) is as good as none.
+const MACHINES = { x64: 0x3e, arm64: 0xb7 };
+function builtForThisCpu(file) {
+  const head = Buffer.alloc(20);
+  const fd = fs.openSync(file, 'r');
+  try {
+    fs.readSync(fd, head, 0, 20, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return MACHINES[process.arch] === undefined || head.readUInt16LE(18) === MACHINES[process.arch];
+}
+
 function isStale() {
   let built;
   try {
@@ -25,6 +43,7 @@ function isStale() {
   } catch {
     return true;
   }
+  if (!builtForThisCpu(FILE)) return true;
   return SOURCES.some((f) => fs.statSync(f).mtimeMs > built);
 }
 
@@ -48,6 +67,13 @@ function build() {
   });
   if (r.status !== 0) {
     throw new Error(`building the test addon failed (status ${r.status}):\n${r.stdout}\n${r.stderr}`);
+  }
+  if (!builtForThisCpu(BUILT)) {
+    throw new Error(`the test addon was built for another CPU than ${process.arch}: set CC/CXX to a compiler for it (scripts/test-arm64.sh does)`);
+  }
+  if (FILE !== BUILT) {
+    fs.mkdirSync(path.dirname(FILE), { recursive: true });
+    fs.renameSync(BUILT, FILE);
   }
 }
 

@@ -49,11 +49,20 @@ BurnNoFramePointerLeaf(uint64_t rounds) {
   for (uint64_t i = 0; i < rounds; i++) {
     // rbp as a scratch register, like glibc's hand-written code: while this
     // runs, rbp holds data, and only the CFI knows where the caller's is.
+#if defined(__x86_64__)
     asm volatile("leaq 1(%0,%1), %%rbp\n\t"
                  "xorq %%rbp, %1"
                  : "+r"(a), "+r"(b)
                  :
                  : "rbp");
+#elif defined(__aarch64__)
+    // The same with x29: the compiler saves it first, and the CFI says where.
+    asm volatile("add x29, %0, %1\n\t"
+                 "eor %1, %1, x29"
+                 : "+r"(a), "+r"(b)
+                 :
+                 : "x29");
+#endif
     a += b >> 3;
   }
   return a ^ b;
