@@ -15,7 +15,7 @@ const { ROOT, readProfile } = require('./helpers');
 const appDir = fs.mkdtempSync(path.join(os.tmpdir(), 'labelprof-noapi-'));
 const pkg = path.join(appDir, 'node_modules', 'labelprof');
 fs.mkdirSync(path.join(pkg, 'node_modules'), { recursive: true });
-for (const f of ['package.json', 'dist', 'esm']) fs.cpSync(path.join(ROOT, f), path.join(pkg, f), { recursive: true });
+for (const f of ['package.json', 'dist', 'esm', 'scripts/platform.js']) fs.cpSync(path.join(ROOT, f), path.join(pkg, f), { recursive: true });
 fs.symlinkSync(path.join(ROOT, 'build'), path.join(pkg, 'build'), 'dir');
 // labelprof's own dependencies, as npm would install them beside it.
 for (const dep of Object.keys(require('../package.json').dependencies)) {
