@@ -70,6 +70,7 @@ export class ContinuousProfiler {
   #periodChunks: PprofChunk[] = [];
   #periodStartMillis = 0;
   #periodTimer: NodeJS.Timeout | undefined;
+  #periodCutAsked = false; // a period boundary waits for its cut
   #collectTimer: NodeJS.Timeout | undefined;
   // The cut whose chunk waits to be collected, and cuts asked for meanwhile.
   #pending: { afterCut: AfterCut[] } | undefined;
@@ -185,16 +186,25 @@ export class ContinuousProfiler {
     this.#finalStats = liveStats(raw.stats);
     this.#distribute(chunk);
     for (const window of [...this.#windows]) this.#closeWindow(window);
-    return this.#deliverPeriod();
+    return this.#deliverPeriod()!; // holds at least the chunk stop() just took
   }
 
   #schedulePeriodEnd(): void {
-    const due = this.#periodStartMillis + this.#periodMillis - Date.now();
+    const now = Date.now();
+    // An event loop blocked for longer than a period: the boundaries it
+    // missed are not made up for (that would cut empty periods); the next
+    // period starts now.
+    if (this.#periodStartMillis + this.#periodMillis < now - this.#periodMillis) this.#periodStartMillis = now - this.#periodMillis;
+    const due = this.#periodStartMillis + this.#periodMillis - now;
     this.#periodTimer = setTimeout(() => {
       this.#periodTimer = undefined;
-      this.#cut(() => {
-        this.#deliverPeriod();
-      });
+      if (!this.#periodCutAsked) {
+        this.#periodCutAsked = true;
+        this.#cut(() => {
+          this.#periodCutAsked = false;
+          this.#deliverPeriod();
+        });
+      }
       this.#periodStartMillis += this.#periodMillis;
       this.#schedulePeriodEnd();
     }, Math.max(0, due));
@@ -256,7 +266,8 @@ export class ContinuousProfiler {
     else window.resolve(new Profile(window.chunks, this.#options.intervalMicros, [], this.#options.sourceMaps));
   }
 
-  #deliverPeriod(): Profile {
+  #deliverPeriod(): Profile | undefined {
+    if (this.#periodChunks.length === 0) return undefined;
     const profile = new Profile(this.#periodChunks, this.#options.intervalMicros, [], this.#options.sourceMaps);
     this.#periodChunks = [];
     this.#periodsDelivered++;
