@@ -16,10 +16,8 @@ ProfilerInstance* Instance(const Napi::CallbackInfo& info) {
   return info.Env().GetInstanceData<ProfilerInstance>();
 }
 
-#define LABELPROF_METHOD(name)                                  \
-  Napi::Value name(const Napi::CallbackInfo& info) {            \
-    return Instance(info)->name(info);                          \
-  }
+#define LABELPROF_METHOD(name) \
+  Napi::Value name(const Napi::CallbackInfo& info) { return Instance(info)->name(info); }
 LABELPROF_METHOD(JS_start)
 LABELPROF_METHOD(JS_stop)
 LABELPROF_METHOD(JS_cut)

@@ -21,9 +21,9 @@ constexpr uint8_t kOpBregFp = static_cast<uint8_t>(0x70 + (kRegFp & 0x1f));
 // Pointer encodings (DW_EH_PE_*), as used by .eh_frame and .eh_frame_hdr.
 constexpr uint8_t kPeOmit = 0xff;
 constexpr uint8_t kPeFormatMask = 0x0f;
-constexpr uint8_t kPeAbsptr = 0x00, kPeUleb = 0x01, kPeUdata2 = 0x02,
-                  kPeUdata4 = 0x03, kPeUdata8 = 0x04, kPeSleb = 0x09,
-                  kPeSdata2 = 0x0a, kPeSdata4 = 0x0b, kPeSdata8 = 0x0c;
+constexpr uint8_t kPeAbsptr = 0x00, kPeUleb = 0x01, kPeUdata2 = 0x02, kPeUdata4 = 0x03,
+                  kPeUdata8 = 0x04, kPeSleb = 0x09, kPeSdata2 = 0x0a, kPeSdata4 = 0x0b,
+                  kPeSdata8 = 0x0c;
 constexpr uint8_t kPeRelMask = 0x70;
 constexpr uint8_t kPePcrel = 0x10, kPeDatarel = 0x30;
 constexpr uint8_t kPeIndirect = 0x80;
@@ -74,8 +74,7 @@ class Reader {
 
   // An encoded pointer. `datarel_base` is the start of .eh_frame_hdr for
   // datarel values; `value_only` decodes a length (no relative base applies).
-  uint64_t Pointer(uint8_t encoding, uintptr_t datarel_base = 0,
-                   bool value_only = false) {
+  uint64_t Pointer(uint8_t encoding, uintptr_t datarel_base = 0, bool value_only = false) {
     if (encoding == kPeOmit) return 0;
     const uint8_t* field = p_;
     uint64_t value;
@@ -153,13 +152,12 @@ struct Cie {
 // Fixed pattern gcc and binutils emit for PLT entries:
 // DW_OP_breg7 8; DW_OP_breg16 0; DW_OP_lit15; DW_OP_and; DW_OP_lit11;
 // DW_OP_ge; DW_OP_lit3; DW_OP_shl; DW_OP_plus.
-const uint8_t kPltExpression[] = {0x77, 0x08, 0x80, 0x00, 0x3f, 0x1a,
-                                  0x3b, 0x2a, 0x33, 0x24, 0x22};
+const uint8_t kPltExpression[] = {0x77, 0x08, 0x80, 0x00, 0x3f, 0x1a, 0x3b, 0x2a, 0x33, 0x24, 0x22};
 
 class Compiler {
  public:
-  Compiler(const uint8_t* begin, const uint8_t* end, uintptr_t bias,
-           std::vector<UnwindRow>* rows, CompileStats* stats)
+  Compiler(const uint8_t* begin, const uint8_t* end, uintptr_t bias, std::vector<UnwindRow>* rows,
+           CompileStats* stats)
       : begin_(begin), end_(end), bias_(bias), rows_(rows), stats_(stats) {}
 
   // Compiles the FDE at `fde`. Returns false when it could not be parsed.
@@ -233,12 +231,11 @@ class Compiler {
     State initial;
     // Initial instructions never advance the location; run them to get the
     // state every FDE of this CIE starts from.
-    cie->ok = Execute(*cie, initial, cie->instructions, cie->end, 0, 0,
-                      &cie->initial, nullptr);
+    cie->ok = Execute(*cie, initial, cie->instructions, cie->end, 0, 0, &cie->initial, nullptr);
   }
 
-  void Run(const Cie& cie, const uint8_t* program, const uint8_t* end,
-           uint64_t start, uint64_t limit) {
+  void Run(const Cie& cie, const uint8_t* program, const uint8_t* end, uint64_t start,
+           uint64_t limit) {
     State final_state;
     Execute(cie, cie.initial, program, end, start, limit, &final_state, rows_);
     // Past the FDE's range no CFI applies until the next FDE says otherwise.
@@ -248,9 +245,8 @@ class Compiler {
   // Runs a CFI program from `state`, emitting a row at each location change
   // when `out` is set. Returns false on an instruction it does not know (the
   // rest of the range is then marked unsupported).
-  bool Execute(const Cie& cie, State state, const uint8_t* program,
-               const uint8_t* end, uint64_t loc, uint64_t limit,
-               State* final_state, std::vector<UnwindRow>* out) {
+  bool Execute(const Cie& cie, State state, const uint8_t* program, const uint8_t* end,
+               uint64_t loc, uint64_t limit, State* final_state, std::vector<UnwindRow>* out) {
     Reader r(program, end);
     State stack[8];
     int depth = 0;
@@ -267,100 +263,112 @@ class Compiler {
     while (!r.at_end() && r.ok() && ok && (out == nullptr || loc < limit)) {
       uint8_t op = r.u8();
       uint8_t high = op & 0xc0, low = op & 0x3f;
-      if (high == 0x40) { advance(low); continue; }            // advance_loc
-      if (high == 0x80) { SetOffset(cie, &state, low, r.uleb()); continue; }
-      if (high == 0xc0) { Restore(cie, &state, low); continue; }  // restore
+      if (high == 0x40) {
+        advance(low);
+        continue;
+      }  // advance_loc
+      if (high == 0x80) {
+        SetOffset(cie, &state, low, r.uleb());
+        continue;
+      }
+      if (high == 0xc0) {
+        Restore(cie, &state, low);
+        continue;
+      }  // restore
       switch (op) {
-        case 0x00: break;                                      // nop
-        case 0x01: {                                           // set_loc
+        case 0x00: break;  // nop
+        case 0x01: {       // set_loc
           uint64_t to = r.Pointer(cie.fde_encoding);
           if (to >= bias_ && to - bias_ > loc) advance((to - bias_ - loc) / cie.code_align);
           break;
         }
-        case 0x02: advance(r.u8()); break;                     // advance_loc1
-        case 0x03: advance(r.u16()); break;                    // advance_loc2
-        case 0x04: advance(r.u32()); break;                    // advance_loc4
-        case 0x05: {                                           // offset_extended
+        case 0x02: advance(r.u8()); break;   // advance_loc1
+        case 0x03: advance(r.u16()); break;  // advance_loc2
+        case 0x04: advance(r.u32()); break;  // advance_loc4
+        case 0x05: {                         // offset_extended
           uint64_t reg = r.uleb();
           SetOffset(cie, &state, reg, r.uleb());
           break;
         }
-        case 0x06: Restore(cie, &state, r.uleb()); break;      // restore_extended
-        case 0x07: {                                           // undefined
+        case 0x06: Restore(cie, &state, r.uleb()); break;  // restore_extended
+        case 0x07: {                                       // undefined
           uint64_t reg = r.uleb();
           if (reg == kRegRa) state.ra_defined = false;
           if (reg == kRegFp) state.fp_rule = kFpUnsupported;
           break;
         }
-        case 0x08: {                                           // same_value
+        case 0x08: {  // same_value
           uint64_t reg = r.uleb();
           if (reg == kRegFp) state.fp_rule = kFpSame;
           // arm64: the return address is back in (or still in) x30.
           if (reg == kRegRa) state.ra_in_register = cpu::kRaStartsInRegister;
           break;
         }
-        case 0x09: {                                           // register
+        case 0x09: {  // register
           uint64_t reg = r.uleb();
           r.uleb();
           MarkUnsupported(&state, reg);
           break;
         }
-        case 0x0a:                                             // remember_state
-          if (depth < 8) stack[depth++] = state; else ok = false;
+        case 0x0a:  // remember_state
+          if (depth < 8) stack[depth++] = state;
+          else ok = false;
           break;
-        case 0x0b:                                             // restore_state
-          if (depth > 0) state = stack[--depth]; else ok = false;
+        case 0x0b:  // restore_state
+          if (depth > 0) state = stack[--depth];
+          else ok = false;
           break;
-        case 0x0c: {                                           // def_cfa
+        case 0x0c: {  // def_cfa
           uint64_t reg = r.uleb();
           SetCfa(&state, reg, static_cast<int64_t>(r.uleb()));
           break;
         }
         case 0x0d: SetCfa(&state, r.uleb(), state.cfa_offset); break;  // def_cfa_register
         case 0x0e: SetCfaOffset(&state, static_cast<int64_t>(r.uleb())); break;
-        case 0x0f: {                                           // def_cfa_expression
+        case 0x0f: {  // def_cfa_expression
           uint64_t len = r.uleb();
           DefCfaExpression(&state, r.pos(), len);
           r.seek(r.pos() + len);
           break;
         }
-        case 0x10: {                                           // expression
+        case 0x10: {  // expression
           uint64_t reg = r.uleb();
           uint64_t len = r.uleb();
           RegisterExpression(&state, reg, r.pos(), len);
           r.seek(r.pos() + len);
           break;
         }
-        case 0x11: {                                           // offset_extended_sf
+        case 0x11: {  // offset_extended_sf
           uint64_t reg = r.uleb();
           SetOffsetBytes(&state, reg, r.sleb() * cie.data_align);
           break;
         }
-        case 0x12: {                                           // def_cfa_sf
+        case 0x12: {  // def_cfa_sf
           uint64_t reg = r.uleb();
           SetCfa(&state, reg, r.sleb() * cie.data_align);
           break;
         }
         case 0x13: SetCfaOffset(&state, r.sleb() * cie.data_align); break;
-        case 0x14: case 0x15: {                                // val_offset(_sf)
+        case 0x14:
+        case 0x15: {  // val_offset(_sf)
           uint64_t reg = r.uleb();
           r.uleb();
           MarkUnsupported(&state, reg);
           break;
         }
-        case 0x16: {                                           // val_expression
+        case 0x16: {  // val_expression
           uint64_t reg = r.uleb();
           r.seek(r.pos() + r.uleb());
           MarkUnsupported(&state, reg);
           break;
         }
-        case 0x2d:                                             // AARCH64_negate_ra_state
+        case 0x2d:  // AARCH64_negate_ra_state
           // arm64 pointer authentication signs x30 before it is saved; the
           // walk strips the signature (cpu::StripSignatureSignalSafe).
           if (!cpu::kRaStartsInRegister) ok = false;
           break;
-        case 0x2e: r.uleb(); break;                            // GNU_args_size
-        case 0x2f: {                                           // GNU_negative_offset_extended
+        case 0x2e: r.uleb(); break;  // GNU_args_size
+        case 0x2f: {                 // GNU_negative_offset_extended
           uint64_t reg = r.uleb();
           SetOffsetBytes(&state, reg, -static_cast<int64_t>(r.uleb()) * cie.data_align);
           break;
@@ -440,8 +448,7 @@ class Compiler {
     s->cfa_rule = kCfaUnsupported;
   }
 
-  static void RegisterExpression(State* s, uint64_t reg, const uint8_t* expr,
-                                 uint64_t len) {
+  static void RegisterExpression(State* s, uint64_t reg, const uint8_t* expr, uint64_t len) {
     if (reg != kRegFp) {
       if (reg == kRegRa) s->ra_supported = false;
       return;
@@ -472,15 +479,15 @@ class Compiler {
       cfa = kCfaEnd;
     }
     // The return address's slot: in x30, CFA + 8k, or beside the saved fp.
-    const bool ra_in_frame_record = !s.ra_in_register && fp == kFpAtCfa &&
-                                    s.ra_offset == s.fp_offset + 8;
+    const bool ra_in_frame_record =
+        !s.ra_in_register && fp == kFpAtCfa && s.ra_offset == s.fp_offset + 8;
     const bool ra_slot_fits = s.ra_offset % 8 == 0 && s.ra_offset / 8 > INT8_MIN &&
                               s.ra_offset / 8 <= INT8_MAX && s.ra_offset != 0;
     if (cfa == kCfaNone || cfa == kCfaEnd) {
       // no rule to check
     } else if (!s.ra_supported || (!s.ra_in_register && !ra_slot_fits && !ra_in_frame_record) ||
-               s.cfa_offset < INT32_MIN || s.cfa_offset > INT32_MAX ||
-               s.fp_offset < INT16_MIN || s.fp_offset > INT16_MAX) {
+               s.cfa_offset < INT32_MIN || s.cfa_offset > INT32_MAX || s.fp_offset < INT16_MIN ||
+               s.fp_offset > INT16_MAX) {
       // A return address saved off the 8-byte grid, or more than 1 KB from
       // the CFA and not beside the saved fp, is not expressed: the walk stops.
       cfa = kCfaUnsupported;
@@ -489,8 +496,8 @@ class Compiler {
     if (cfa != kCfaNone && cfa != kCfaUnsupported && cfa != kCfaEnd) {
       row.cfa_offset = static_cast<int32_t>(s.cfa_offset);
       row.ra_slot = s.ra_in_register ? 0
-                    : ra_slot_fits  ? static_cast<int8_t>(s.ra_offset / 8)
-                                    : kRaSlotFrameRecord;
+                    : ra_slot_fits   ? static_cast<int8_t>(s.ra_offset / 8)
+                                     : kRaSlotFrameRecord;
       if (fp == kFpAtCfa || fp == kFpAtFp) row.fp_offset = static_cast<int16_t>(s.fp_offset);
     }
     row.rules = static_cast<uint8_t>(cfa | (fp << 4));
@@ -517,8 +524,8 @@ class Compiler {
     if (n < 2 || n - 1 <= row_count_before_) return;
     const UnwindRow& a = (*rows_)[n - 2];
     const UnwindRow& b = (*rows_)[n - 1];
-    if (a.rules == b.rules && a.cfa_offset == b.cfa_offset &&
-        a.fp_offset == b.fp_offset && a.ra_slot == b.ra_slot) {
+    if (a.rules == b.rules && a.cfa_offset == b.cfa_offset && a.fp_offset == b.fp_offset &&
+        a.ra_slot == b.ra_slot) {
       rows_->pop_back();
     }
   }
@@ -550,8 +557,7 @@ bool CollectFdes(const uint8_t* hdr, const uint8_t* begin, const uint8_t* end,
     return false;
   }
   uintptr_t datarel = reinterpret_cast<uintptr_t>(hdr);
-  const uint8_t* eh_frame =
-      reinterpret_cast<const uint8_t*>(r.Pointer(eh_frame_ptr_enc, datarel));
+  const uint8_t* eh_frame = reinterpret_cast<const uint8_t*>(r.Pointer(eh_frame_ptr_enc, datarel));
   // The usual case: a sorted table of (initial location, FDE) as datarel
   // sdata4 pairs.
   if (fde_count_enc != kPeOmit && table_enc == (kPeDatarel | kPeSdata4)) {
@@ -592,9 +598,8 @@ bool CollectFdes(const uint8_t* hdr, const uint8_t* begin, const uint8_t* end,
 }  // namespace
 
 bool CompileEhFrame(const uint8_t* eh_frame_hdr, const uint8_t* readable_begin,
-                    const uint8_t* readable_end, uintptr_t bias,
-                    std::vector<UnwindRow>* rows, CompileStats* stats,
-                    std::string* error) {
+                    const uint8_t* readable_end, uintptr_t bias, std::vector<UnwindRow>* rows,
+                    CompileStats* stats, std::string* error) {
   if (eh_frame_hdr < readable_begin || eh_frame_hdr >= readable_end) {
     *error = ".eh_frame_hdr outside its segment";
     return false;
@@ -613,14 +618,15 @@ bool CompileEhFrame(const uint8_t* eh_frame_hdr, const uint8_t* readable_begin,
   // The search table is sorted, so rows normally come out sorted; FDEs that
   // overlap (or a module without a table) need a sort, keeping the first of
   // equal starts.
-  bool sorted = std::is_sorted(
-      rows->begin() + first, rows->end(),
-      [](const UnwindRow& a, const UnwindRow& b) { return a.start < b.start; });
+  bool sorted =
+      std::is_sorted(rows->begin() + first, rows->end(),
+                     [](const UnwindRow& a, const UnwindRow& b) { return a.start < b.start; });
   if (!sorted) {
     std::stable_sort(rows->begin() + first, rows->end(),
                      [](const UnwindRow& a, const UnwindRow& b) { return a.start < b.start; });
-    auto last = std::unique(rows->begin() + first, rows->end(),
-                            [](const UnwindRow& a, const UnwindRow& b) { return a.start == b.start; });
+    auto last =
+        std::unique(rows->begin() + first, rows->end(),
+                    [](const UnwindRow& a, const UnwindRow& b) { return a.start == b.start; });
     rows->erase(last, rows->end());
   }
   stats->rows += static_cast<uint32_t>(rows->size() - first);

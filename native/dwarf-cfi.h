@@ -19,13 +19,13 @@ namespace cfi {
 
 // How the CFA is computed at a pc.
 enum CfaRule : uint8_t {
-  kCfaNone = 0,       // no CFI covers this pc: the walk uses the frame pointer
-  kCfaSp = 1,         // CFA = sp + cfa_offset
-  kCfaFp = 2,         // CFA = fp + cfa_offset
-  kCfaFpDeref = 3,    // CFA = *(fp + cfa_offset) (gcc's stack realignment, x86-64)
-  kCfaPlt = 4,        // x86-64 PLT stub: CFA = rsp + 8, + 8 more once past the push
-  kCfaEnd = 5,        // the return address is undefined: outermost frame
-  kCfaUnsupported = 6 // a rule this table cannot express: the walk stops
+  kCfaNone = 0,        // no CFI covers this pc: the walk uses the frame pointer
+  kCfaSp = 1,          // CFA = sp + cfa_offset
+  kCfaFp = 2,          // CFA = fp + cfa_offset
+  kCfaFpDeref = 3,     // CFA = *(fp + cfa_offset) (gcc's stack realignment, x86-64)
+  kCfaPlt = 4,         // x86-64 PLT stub: CFA = rsp + 8, + 8 more once past the push
+  kCfaEnd = 5,         // the return address is undefined: outermost frame
+  kCfaUnsupported = 6  // a rule this table cannot express: the walk stops
 };
 
 // Where the caller's frame pointer (rbp, x29) is.
@@ -39,7 +39,7 @@ enum FpRule : uint8_t {
 // One row: the rule for pcs from `start` up to the next row's start.
 // 12 bytes; a table is sorted by `start` and searched by binary search.
 struct UnwindRow {
-  uint32_t start;      // pc - load bias of the module
+  uint32_t start;  // pc - load bias of the module
   int32_t cfa_offset;
   int16_t fp_offset;
   // The return address is at CFA + 8 * ra_slot (x86-64: -1, always; arm64:
@@ -48,7 +48,7 @@ struct UnwindRow {
   // kRaSlotFrameRecord: next to the saved fp, at CFA + fp_offset + 8 (an
   // arm64 frame record further than 1 KB below the CFA, under large locals).
   int8_t ra_slot;
-  uint8_t rules;       // CfaRule in the low nibble, FpRule in the high nibble
+  uint8_t rules;  // CfaRule in the low nibble, FpRule in the high nibble
 
   // Called in the signal handler: no allocation, no lock.
   CfaRule cfa_rule() const { return static_cast<CfaRule>(rules & 0x0f); }
@@ -71,9 +71,8 @@ struct CompileStats {
 // Isolate thread; allocates. Returns false with a message when the header or
 // the section cannot be parsed at all; FDEs it cannot parse are skipped.
 bool CompileEhFrame(const uint8_t* eh_frame_hdr, const uint8_t* readable_begin,
-                    const uint8_t* readable_end, uintptr_t bias,
-                    std::vector<UnwindRow>* rows, CompileStats* stats,
-                    std::string* error);
+                    const uint8_t* readable_end, uintptr_t bias, std::vector<UnwindRow>* rows,
+                    CompileStats* stats, std::string* error);
 
 }  // namespace cfi
 }  // namespace labelprof

@@ -25,8 +25,8 @@ ExitSignal g_signals[kMaxSignal];
 std::mutex g_mutex;  // arming only; never taken in the handler
 sem_t g_wake;
 bool g_thread_started = false;
-std::atomic<int> g_pending{0};   // the signal the watchdog waits on
-std::atomic<int> g_acked{0};     // increments when JavaScript takes a signal
+std::atomic<int> g_pending{0};          // the signal the watchdog waits on
+std::atomic<int> g_acked{0};            // increments when JavaScript takes a signal
 std::atomic<int> g_acked_at_signal{0};  // g_acked when the signal came
 std::atomic<int> g_grace_millis{500};
 
@@ -45,7 +45,8 @@ void OnExitSignal(int sig, siginfo_t* info, void* ucontext) {
     }
     const struct sigaction& prev = g_signals[sig].previous;
     if (prev.sa_flags & SA_SIGINFO) {
-      if (prev.sa_sigaction != nullptr && prev.sa_sigaction != OnExitSignal) prev.sa_sigaction(sig, info, ucontext);
+      if (prev.sa_sigaction != nullptr && prev.sa_sigaction != OnExitSignal)
+        prev.sa_sigaction(sig, info, ucontext);
     } else if (prev.sa_handler != SIG_DFL && prev.sa_handler != SIG_IGN) {
       prev.sa_handler(sig);
     }
@@ -93,7 +94,8 @@ Napi::Value JS_armExitSignal(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int sig;
   if (!ValidSignal(info, &sig) || info.Length() < 2 || !info[1].IsNumber()) {
-    Napi::TypeError::New(env, "armExitSignal(SIGINT|SIGTERM, graceMillis)").ThrowAsJavaScriptException();
+    Napi::TypeError::New(env, "armExitSignal(SIGINT|SIGTERM, graceMillis)")
+        .ThrowAsJavaScriptException();
     return env.Undefined();
   }
   std::lock_guard<std::mutex> lock(g_mutex);
@@ -105,7 +107,8 @@ Napi::Value JS_armExitSignal(const Napi::CallbackInfo& info) {
   }
   struct sigaction current;
   sigaction(sig, nullptr, &current);
-  if ((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == OnExitSignal) return env.Undefined();
+  if ((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == OnExitSignal)
+    return env.Undefined();
   g_signals[sig].previous = current;
   struct sigaction ours;
   memset(&ours, 0, sizeof(ours));
@@ -120,7 +123,8 @@ Napi::Value JS_armExitSignal(const Napi::CallbackInfo& info) {
 Napi::Value JS_watchExitSignal(const Napi::CallbackInfo& info) {
   int sig;
   if (!ValidSignal(info, &sig)) {
-    Napi::TypeError::New(info.Env(), "watchExitSignal(SIGINT|SIGTERM, on)").ThrowAsJavaScriptException();
+    Napi::TypeError::New(info.Env(), "watchExitSignal(SIGINT|SIGTERM, on)")
+        .ThrowAsJavaScriptException();
     return info.Env().Undefined();
   }
   g_signals[sig].watched.store(info.Length() > 1 && info[1].ToBoolean().Value());

@@ -11,7 +11,7 @@ namespace labelprof {
 
 // A CpuProfile as flat arrays. Node 0 is V8's "(root)".
 struct FlatProfile {
-  std::vector<int32_t> node_parent;    // -1 for the root
+  std::vector<int32_t> node_parent;  // -1 for the root
   // kCallerLineNumbers: the line, in the parent's function, of the call
   // that entered this node (0 if unknown).
   std::vector<int32_t> node_line;

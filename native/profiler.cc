@@ -146,10 +146,10 @@ double ProfilerInstance::DisplacedAtNanos() const {
 Napi::Object ProfilerInstance::AssembleToObject(Napi::Env env, const FlatProfile& flat,
                                                 const SampleRing& ring, const Period& period,
                                                 int64_t end_nanos, ProfilerStats* stats) {
-  SampleColumns samples = AssembleSamples(
-      {flat, SpanOf(ring), ring.pcs(), ring.pcs_dropped(), period.begin_nanos, end_nanos,
-       period.begin_cpu_nanos, sampler_.native_frames},
-      stats);
+  SampleColumns samples =
+      AssembleSamples({flat, SpanOf(ring), ring.pcs(), ring.pcs_dropped(), period.begin_nanos,
+                       end_nanos, period.begin_cpu_nanos, sampler_.native_frames},
+                      stats);
   Napi::Object out = Napi::Object::New(env);
   out.Set("startNanos", static_cast<double>(period.begin_nanos + epoch_offset_nanos_));
   out.Set("durationNanos", static_cast<double>(end_nanos - period.begin_nanos));
@@ -207,11 +207,13 @@ void ProfilerInstance::MarkGc(v8::Isolate* isolate, uint16_t kind) {
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
-void ProfilerInstance::OnGcPrologue(v8::Isolate* isolate, v8::GCType, v8::GCCallbackFlags, void* data) {
+void ProfilerInstance::OnGcPrologue(v8::Isolate* isolate, v8::GCType, v8::GCCallbackFlags,
+                                    void* data) {
   static_cast<ProfilerInstance*>(data)->MarkGc(isolate, kRecordGcStart);
 }
 
-void ProfilerInstance::OnGcEpilogue(v8::Isolate* isolate, v8::GCType, v8::GCCallbackFlags, void* data) {
+void ProfilerInstance::OnGcEpilogue(v8::Isolate* isolate, v8::GCType, v8::GCCallbackFlags,
+                                    void* data) {
   static_cast<ProfilerInstance*>(data)->MarkGc(isolate, kRecordGcEnd);
 }
 
@@ -219,8 +221,7 @@ Napi::Value ProfilerInstance::JS_start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   // Arguments are validated in src/profiler.ts; these checks only keep a
   // direct caller of the binding from crashing the process.
-  if (info.Length() < 3 || !info[0].IsArrayBuffer() || !info[1].IsNumber() ||
-      !info[2].IsNumber()) {
+  if (info.Length() < 3 || !info[0].IsArrayBuffer() || !info[1].IsNumber() || !info[2].IsNumber()) {
     Napi::TypeError::New(env, "start(labelSlot, intervalMicros, maxSamples)")
         .ThrowAsJavaScriptException();
     return env.Undefined();
@@ -232,8 +233,7 @@ Napi::Value ProfilerInstance::JS_start(const Napi::CallbackInfo& info) {
   }
   Napi::ArrayBuffer slot = info[0].As<Napi::ArrayBuffer>();
   if (slot.ByteLength() < sizeof(int32_t)) {
-    Napi::RangeError::New(env, "labelSlot must hold at least 4 bytes")
-        .ThrowAsJavaScriptException();
+    Napi::RangeError::New(env, "labelSlot must hold at least 4 bytes").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   int interval = info[1].As<Napi::Number>().Int32Value();
@@ -366,8 +366,8 @@ Napi::Value ProfilerInstance::JS_collect(const Napi::CallbackInfo& info) {
   }
   FlatProfile flat = v8_.StopPrevious();
   ProfilerStats stats = StatsOfRing(previous_ring_);
-  Napi::Object out = AssembleToObject(env, flat, previous_ring_, previous_period_,
-                                      previous_end_nanos_, &stats);
+  Napi::Object out =
+      AssembleToObject(env, flat, previous_ring_, previous_period_, previous_end_nanos_, &stats);
   previous_ring_.Release();
   return out;
 }
@@ -375,14 +375,15 @@ Napi::Value ProfilerInstance::JS_collect(const Napi::CallbackInfo& info) {
 Napi::Value ProfilerInstance::JS_probeContextFrame(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber()) {
-    Napi::TypeError::New(env, "probeContextFrame(expectedId, magic, tagBase)").ThrowAsJavaScriptException();
+    Napi::TypeError::New(env, "probeContextFrame(expectedId, magic, tagBase)")
+        .ThrowAsJavaScriptException();
     return env.Undefined();
   }
   if (profiling_) return Napi::String::New(env, "a profile is running");
   std::string why;
   if (frames_.Probe(v8::Isolate::GetCurrent(), info[0].As<Napi::Number>().Int32Value(),
-                    info[1].As<Napi::Number>().Int32Value(), info[2].As<Napi::Number>().Int32Value(),
-                    &why)) {
+                    info[1].As<Napi::Number>().Int32Value(),
+                    info[2].As<Napi::Number>().Int32Value(), &why)) {
     return env.Null();
   }
   return Napi::String::New(env, why);

@@ -18,7 +18,6 @@
 
 namespace labelprof {
 
-
 // Isolate thread only, every member.
 class ProfilerInstance {
  public:
@@ -70,8 +69,10 @@ class ProfilerInstance {
   // GC attribution (with native frames): at each GC's start, a marker record
   // and V8's stack of the code that triggered it (CpuProfiler::CollectSample);
   // samples taken inside the GC go under that stack.
-  static void OnGcPrologue(v8::Isolate* isolate, v8::GCType type, v8::GCCallbackFlags flags, void* data);
-  static void OnGcEpilogue(v8::Isolate* isolate, v8::GCType type, v8::GCCallbackFlags flags, void* data);
+  static void OnGcPrologue(v8::Isolate* isolate, v8::GCType type, v8::GCCallbackFlags flags,
+                           void* data);
+  static void OnGcEpilogue(v8::Isolate* isolate, v8::GCType type, v8::GCCallbackFlags flags,
+                           void* data);
   void MarkGc(v8::Isolate* isolate, uint16_t kind);
   v8::Isolate* gc_isolate_ = nullptr;  // set while the GC callbacks are in
   bool gc_stacks_ = true;              // see JS_setGcStacks

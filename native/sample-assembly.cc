@@ -31,7 +31,8 @@ SampleColumns AssembleSamples(const AssemblyInput& in, ProfilerStats* stats) {
   std::vector<int32_t> gc_start_node(record_count, -1);
   for (size_t j = 0; j < m.fate.size(); j++) {
     if (m.fate[j] != SampleFate::kGcStart) continue;
-    if (IsJavaScriptStack(flat, flat.sample_node[j])) gc_start_node[m.record[j]] = flat.sample_node[j];
+    if (IsJavaScriptStack(flat, flat.sample_node[j]))
+      gc_start_node[m.record[j]] = flat.sample_node[j];
   }
   std::vector<int32_t> record_gc_parent(record_count, -1);
   for (uint32_t k = 0, open = UINT32_MAX; k < record_count; k++) {

@@ -20,18 +20,18 @@ namespace labelprof {
 
 // One SIGPROF taken on a profiled thread.
 struct SampleRecord {
-  int64_t wall_nanos;     // CLOCK_MONOTONIC at handler entry
+  int64_t wall_nanos;  // CLOCK_MONOTONIC at handler entry
   // CLOCK_MONOTONIC once V8 was done with this event: its chained handler
   // returned (a signal), or CollectSample returned (a GC-start marker). V8
   // stamps its sample of the event in [wall_nanos, v8_done_nanos]: the
   // isolate thread does nothing else in between (sample-matcher.h).
   int64_t v8_done_nanos;
-  int64_t cpu_nanos;      // CLOCK_THREAD_CPUTIME_ID at handler entry
-  int32_t label_set_id;   // the label set of the interrupted code
-  uint32_t handler_nanos; // our part of the handler, entry to chain
-  uint32_t pcs_offset;    // native walk: first pc in the ring's pc arena
-  uint16_t pcs_count;     //   how many (0: no walk, or no room left)
-  uint16_t flags;         // WalkFlags of the walk, or a marker bit below
+  int64_t cpu_nanos;       // CLOCK_THREAD_CPUTIME_ID at handler entry
+  int32_t label_set_id;    // the label set of the interrupted code
+  uint32_t handler_nanos;  // our part of the handler, entry to chain
+  uint32_t pcs_offset;     // native walk: first pc in the ring's pc arena
+  uint16_t pcs_count;      //   how many (0: no walk, or no room left)
+  uint16_t flags;          // WalkFlags of the walk, or a marker bit below
 };
 
 // Records that no signal produced: written at the start and end of each GC
@@ -81,7 +81,8 @@ class LazyArray {
     Release();
     if (count == 0) return true;
     size_t bytes = count * sizeof(T);
-    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) return false;
     data_ = static_cast<T*>(p);
     count_ = count;
@@ -151,7 +152,8 @@ class SampleRing {
     if (n > 0) std::memcpy(records_.get(), live.records_.get(), n * sizeof(SampleRecord));
     pcs_.Reserve(live.pcs_used_);
     pcs_capacity_ = live.pcs_used_;
-    if (live.pcs_used_ > 0) std::memcpy(pcs_.get(), live.pcs_.get(), live.pcs_used_ * sizeof(uint64_t));
+    if (live.pcs_used_ > 0)
+      std::memcpy(pcs_.get(), live.pcs_.get(), live.pcs_used_ * sizeof(uint64_t));
     count_.store(n, std::memory_order_relaxed);
     samples_.store(live.samples_.load(std::memory_order_relaxed), std::memory_order_relaxed);
     markers_ = live.markers_;
@@ -218,7 +220,7 @@ class SampleRing {
 
  private:
   LazyArray<SampleRecord> records_;
-  uint32_t capacity_ = 0;          // samples + markers
+  uint32_t capacity_ = 0;  // samples + markers
   uint32_t sample_capacity_ = 0;
   uint32_t marker_capacity_ = 0;
   std::atomic<uint32_t> count_{0};  // records written, samples and markers

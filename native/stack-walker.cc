@@ -122,9 +122,7 @@ Step StepFramePointerSignalSafe(const StackReader& stack, Frame* f, bool is_leaf
 
 }  // namespace
 
-bool PrepareUnwindTables(std::string* error) {
-  return PrepareUnwindTables(UnwindOptions{}, error);
-}
+bool PrepareUnwindTables(std::string* error) { return PrepareUnwindTables(UnwindOptions{}, error); }
 
 bool PrepareUnwindTables(const UnwindOptions& options, std::string* error) {
   return unwind_table::Rebuild(options, error);
@@ -161,16 +159,15 @@ bool CaptureCurrentThreadStack(ThreadStackBounds* out, std::string* error) {
 }
 
 // Called in the signal handler: no allocation, no lock.
-int WalkNativeStackSignalSafe(const void* ucontext, const ThreadStackBounds& stack,
-                              uint64_t* pcs, int max_depth, uint32_t* flags, bool stop_at_code) {
+int WalkNativeStackSignalSafe(const void* ucontext, const ThreadStackBounds& stack, uint64_t* pcs,
+                              int max_depth, uint32_t* flags, bool stop_at_code) {
   return WalkFromRegistersSignalSafe(cpu::FromContextSignalSafe(ucontext), stack, pcs, max_depth,
                                      flags, stop_at_code);
 }
 
 // Called in the signal handler: no allocation, no lock.
 int WalkFromRegistersSignalSafe(const cpu::Registers& regs, const ThreadStackBounds& stack,
-                                uint64_t* pcs, int max_depth, uint32_t* flags,
-                                bool stop_at_code) {
+                                uint64_t* pcs, int max_depth, uint32_t* flags, bool stop_at_code) {
   const uint64_t pc = regs.pc, sp = regs.sp;
   uint32_t result = 0;
   int depth = 0;
@@ -200,7 +197,7 @@ int WalkFromRegistersSignalSafe(const cpu::Registers& regs, const ThreadStackBou
     if (stop_at_code && table != nullptr && table->module_count > 0 &&
         unwind_table::FindModuleSignalSafe(table, depth == 1 ? f.pc : f.pc - 1) == nullptr) {
       result |= kWalkStoppedAtCode;  // read by the frame-setup check in the handler
-      break;  // generated code: V8's sample has the JavaScript from here up
+      break;                         // generated code: V8's sample has the JavaScript from here up
     }
     if (depth >= max_depth) {
       result |= kWalkTruncated;
@@ -220,9 +217,9 @@ int WalkFromRegistersSignalSafe(const cpu::Registers& regs, const ThreadStackBou
     // arm64: an sp-based rule is no use once sp is unknown (after a
     // frame-pointer step) unless the row locates the frame record; the
     // frame pointer is then the better guess.
-    const bool cfi_usable = row != nullptr && row->cfa_rule() != cfi::kCfaNone &&
-                            (f.sp_exact || row->cfa_rule() != cfi::kCfaSp ||
-                             row->fp_rule() == cfi::kFpAtCfa);
+    const bool cfi_usable =
+        row != nullptr && row->cfa_rule() != cfi::kCfaNone &&
+        (f.sp_exact || row->cfa_rule() != cfi::kCfaSp || row->fp_rule() == cfi::kFpAtCfa);
     if (cfi_usable) {
       step = StepCfiSignalSafe(*row, reader, &f);
     } else {

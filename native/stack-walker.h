@@ -34,9 +34,9 @@ struct ThreadStackBounds {
 // them. A walk with none of them stopped early for another reason (off the
 // thread's stack, at generated code, at CFI it cannot follow).
 enum WalkFlags : uint32_t {
-  kWalkReachedEnd = 1u << 0,  // outermost frame (undefined RA, or RA 0): a complete stack
-  kWalkTruncated = 1u << 1,   // max_depth reached
-  kWalkBadFrame = 1u << 2,    // a frame failed a range, alignment or order check
+  kWalkReachedEnd = 1u << 0,     // outermost frame (undefined RA, or RA 0): a complete stack
+  kWalkTruncated = 1u << 1,      // max_depth reached
+  kWalkBadFrame = 1u << 2,       // a frame failed a range, alignment or order check
   kWalkStoppedAtCode = 1u << 7,  // stopped at the first pc outside every module (JIT, builtins)
 };
 
@@ -65,9 +65,8 @@ bool CaptureCurrentThreadStack(ThreadStackBounds* out, std::string* error);
 // With `stop_at_code`, the walk ends after the first pc that lies in no
 // module of the table (V8's JIT code or its remapped builtins): the frames
 // above it are JavaScript, which V8's own sample already holds.
-int WalkNativeStackSignalSafe(const void* ucontext, const ThreadStackBounds& stack,
-                              uint64_t* pcs, int max_depth, uint32_t* flags = nullptr,
-                              bool stop_at_code = false);
+int WalkNativeStackSignalSafe(const void* ucontext, const ThreadStackBounds& stack, uint64_t* pcs,
+                              int max_depth, uint32_t* flags = nullptr, bool stop_at_code = false);
 
 // Called in the signal handler: no allocation, no lock. The same walk from
 // explicit registers (tests, and callers that already decoded the context).

@@ -176,8 +176,8 @@ std::shared_ptr<const CompiledModule> Compile(const LoadedObject& obj, std::stri
   std::vector<cfi::UnwindRow> rows;
   if (!cfi::CompileEhFrame(reinterpret_cast<const uint8_t*>(obj.eh_frame_hdr),
                            reinterpret_cast<const uint8_t*>(obj.readable_begin),
-                           reinterpret_cast<const uint8_t*>(obj.readable_end), obj.bias,
-                           &rows, &module->stats, error)) {
+                           reinterpret_cast<const uint8_t*>(obj.readable_end), obj.bias, &rows,
+                           &module->stats, error)) {
     return nullptr;
   }
   for (const auto& range : module->exec_ranges) {
@@ -249,10 +249,10 @@ bool Rebuild(const UnwindOptions& options, std::string* error) {
       const auto& range = module->exec_ranges[i];
       const auto& chunks = module->chunk_rows[i];
       stats.bytes += chunks.size() * sizeof(uint32_t);
-      snapshot->modules.push_back(UnwindModule{
-          range.first, range.second, module->bias, module->rows.data(),
-          static_cast<uint32_t>(module->rows.size()), chunks.data(),
-          static_cast<uint32_t>(chunks.size() - 1), leaf_only});
+      snapshot->modules.push_back(
+          UnwindModule{range.first, range.second, module->bias, module->rows.data(),
+                       static_cast<uint32_t>(module->rows.size()), chunks.data(),
+                       static_cast<uint32_t>(chunks.size() - 1), leaf_only});
     }
     snapshot->owners.push_back(module);
   }
@@ -297,7 +297,8 @@ const UnwindModule* FindModuleSignalSafe(const UnwindTable* table, uintptr_t pc)
   uint32_t lo = 0, hi = table->module_count;
   while (lo < hi) {
     uint32_t mid = (lo + hi) / 2;
-    if (table->modules[mid].start <= pc) lo = mid + 1; else hi = mid;
+    if (table->modules[mid].start <= pc) lo = mid + 1;
+    else hi = mid;
   }
   if (lo == 0) return nullptr;
   const UnwindModule& m = table->modules[lo - 1];
@@ -321,7 +322,8 @@ const cfi::UnwindRow* FindRowSignalSafe(const UnwindTable* table, uintptr_t pc, 
   hi = m.chunk_rows[chunk + 1];
   while (lo < hi) {
     uint32_t mid = (lo + hi) / 2;
-    if (m.rows[mid].start <= offset) lo = mid + 1; else hi = mid;
+    if (m.rows[mid].start <= offset) lo = mid + 1;
+    else hi = mid;
   }
   return lo == 0 ? nullptr : &m.rows[lo - 1];
 }

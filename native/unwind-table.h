@@ -44,15 +44,15 @@ struct UnwindTable {
 };
 
 struct UnwindTableStats {
-  uint32_t modules = 0;        // modules whose CFI is in the table
+  uint32_t modules = 0;  // modules whose CFI is in the table
   uint32_t fdes = 0;
   uint32_t rows = 0;
   uint32_t unsupported_rows = 0;
-  uint64_t bytes = 0;          // memory held by the rows
-  uint64_t build_micros = 0;   // last (re)build, including cached modules
-  uint32_t compiled_now = 0;   // modules compiled by the last build (not cached)
-  uint32_t retired_pending = 0; // old snapshots kept until no walk is in flight
-  std::string skipped;         // "name: reason" lines for modules left out
+  uint64_t bytes = 0;            // memory held by the rows
+  uint64_t build_micros = 0;     // last (re)build, including cached modules
+  uint32_t compiled_now = 0;     // modules compiled by the last build (not cached)
+  uint32_t retired_pending = 0;  // old snapshots kept until no walk is in flight
+  std::string skipped;           // "name: reason" lines for modules left out
 };
 
 // How the walk uses the CFI of the main executable (node).

@@ -36,8 +36,7 @@ void Flatten(const v8::CpuProfile* profile, FlatProfile* out) {
     out->node_hit_line.push_back(MostHitLine(node));
     out->node_script_id.push_back(node->GetScriptId());
     const char* name = node->GetFunctionNameStr();
-    out->node_name.emplace_back(name != nullptr && name[0] != '\0' ? name
-                                                                   : "(anonymous)");
+    out->node_name.emplace_back(name != nullptr && name[0] != '\0' ? name : "(anonymous)");
     const char* url = node->GetScriptResourceNameStr();
     out->node_url.emplace_back(url != nullptr ? url : "");
     for (int i = node->GetChildrenCount() - 1; i >= 0; i--) {
@@ -80,11 +79,9 @@ bool V8Sampler::StartProfile(v8::ProfilerId* id, std::string* error) {
   return true;
 }
 
-bool V8Sampler::Start(int interval_micros, uint32_t max_samples,
-                      std::string* error) {
+bool V8Sampler::Start(int interval_micros, uint32_t max_samples, std::string* error) {
   if (profiler_ == nullptr) {
-    profiler_ = v8::CpuProfiler::New(isolate_, v8::kDebugNaming,
-                                     v8::kLazyLogging);
+    profiler_ = v8::CpuProfiler::New(isolate_, v8::kDebugNaming, v8::kLazyLogging);
   }
   profiler_->SetSamplingInterval(interval_micros);
   interval_micros_ = interval_micros;

@@ -8,7 +8,6 @@ export function enableSpanLabelsFromEnv(warn: (message: string) => void): void {
     return;
   }
   try {
-    // eslint-disable-next-line global-require
     (require('./otel') as typeof import('./otel')).enableSpanLabels();
   } catch (err) {
     warn(`LABELPROF_OTEL=1 but span labels are off: ${(err as Error).message}`);

@@ -30,7 +30,6 @@ function hookSessions(): void {
   for (const id of ['node:inspector', 'node:inspector/promises']) {
     let proto: { post?: (...args: unknown[]) => unknown } | undefined;
     try {
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
       proto = (require(id) as { Session?: { prototype: { post?: (...args: unknown[]) => unknown } } }).Session
         ?.prototype;
     } catch {
@@ -57,7 +56,6 @@ export function otherCpuProfiler(): string | undefined {
   if (flags.some((f) => f === '--cpu-prof' || f.startsWith('--cpu-prof='))) return '--cpu-prof is on';
   if (sessionProfiling > 0) return 'an inspector Session is profiling (Profiler.start)';
   try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const url = (require('node:inspector') as { url(): string | undefined }).url();
     if (url !== undefined) return `the inspector is open (${url}): a DevTools client may profile`;
   } catch {

@@ -9,10 +9,8 @@ const path = require('node:path');
 
 function setUpOtel({ labelprofRoot, withLabelprof }) {
   if (withLabelprof) {
-    // eslint-disable-next-line global-require, import/no-dynamic-require
     require(path.join(labelprofRoot, 'dist', 'otel.js')).enableSpanLabels();
   }
-  /* eslint-disable global-require */
   const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node');
   const { BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base');
   const { registerInstrumentations } = require('@opentelemetry/instrumentation');
@@ -33,7 +31,7 @@ function setUpOtel({ labelprofRoot, withLabelprof }) {
   registerInstrumentations({ instrumentations: [new HttpInstrumentation(), new ExpressInstrumentation()] });
   // The workload loaded node:http before this: requiring it again lets the
   // instrumentation patch it (it patches the shared module object).
-  require('node:http'); // eslint-disable-line global-require
+  require('node:http');
   return { provider, exportedSpans: () => exported };
 }
 

@@ -29,11 +29,9 @@ function setupVariant(variant) {
 
   let otel;
   if (variant.otel !== undefined) {
-    // eslint-disable-next-line global-require
     otel = require('./otel').setUpOtel({ labelprofRoot: LABELPROF_ROOT, withLabelprof: variant.otel === 'labelprof' });
   }
   // Express is loaded after the instrumentations are registered, as they require.
-  // eslint-disable-next-line global-require
   const express = variant.server === 'express' ? require('express') : undefined;
 
   let finish = async () => ({});

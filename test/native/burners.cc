@@ -43,33 +43,35 @@ __attribute__((noinline)) uint64_t BurnNative(double millis) {
 
 // Built without a frame pointer, and using rbp as a general register, so a
 // frame-pointer walk cannot find this frame's caller: only its CFI can.
-__attribute__((noinline, optimize("omit-frame-pointer"))) uint64_t
-BurnNoFramePointerLeaf(uint64_t rounds) {
+__attribute__((noinline, optimize("omit-frame-pointer"))) uint64_t BurnNoFramePointerLeaf(
+    uint64_t rounds) {
   uint64_t a = 1, b = 2;
   for (uint64_t i = 0; i < rounds; i++) {
     // rbp as a scratch register, like glibc's hand-written code: while this
     // runs, rbp holds data, and only the CFI knows where the caller's is.
 #if defined(__x86_64__)
-    asm volatile("leaq 1(%0,%1), %%rbp\n\t"
-                 "xorq %%rbp, %1"
-                 : "+r"(a), "+r"(b)
-                 :
-                 : "rbp");
+    asm volatile(
+        "leaq 1(%0,%1), %%rbp\n\t"
+        "xorq %%rbp, %1"
+        : "+r"(a), "+r"(b)
+        :
+        : "rbp");
 #elif defined(__aarch64__)
     // The same with x29: the compiler saves it first, and the CFI says where.
-    asm volatile("add x29, %0, %1\n\t"
-                 "eor %1, %1, x29"
-                 : "+r"(a), "+r"(b)
-                 :
-                 : "x29");
+    asm volatile(
+        "add x29, %0, %1\n\t"
+        "eor %1, %1, x29"
+        : "+r"(a), "+r"(b)
+        :
+        : "x29");
 #endif
     a += b >> 3;
   }
   return a ^ b;
 }
 
-__attribute__((noinline, optimize("omit-frame-pointer"))) uint64_t
-BurnNoFramePointer(double millis) {
+__attribute__((noinline, optimize("omit-frame-pointer"))) uint64_t BurnNoFramePointer(
+    double millis) {
   double end = NowMillis() + millis;
   uint64_t acc = 0;
   while (NowMillis() < end) acc += BurnNoFramePointerLeaf(100000);

@@ -2,11 +2,10 @@
 // pieces (CFI table, signal-safe walk, demangling) without the profiler core.
 // Every export is test-only, hence the leading `_`.
 #include <napi.h>
-#include <ucontext.h>
-
-#include <time.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
+#include <ucontext.h>
 
 #include <atomic>
 
@@ -62,7 +61,9 @@ Napi::Value JS__prepareUnwindTables(const Napi::CallbackInfo& info) {
     } else if (mode == "all") {
       options.main_executable = labelprof::MainExecutableCfi::kAll;
     } else if (mode != "leaf") {
-      Napi::RangeError::New(info.Env(), "Expected 'none', 'leaf', 'all' or 'off' for mainExecutableCfi but received " + mode)
+      Napi::RangeError::New(
+          info.Env(),
+          "Expected 'none', 'leaf', 'all' or 'off' for mainExecutableCfi but received " + mode)
           .ThrowAsJavaScriptException();
       return info.Env().Undefined();
     }
@@ -76,28 +77,30 @@ Napi::Value JS__prepareUnwindTables(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value JS__burnNative(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(),
-                           static_cast<double>(labelprof_test::BurnNative(NumberArg(info, 0, "ms", 100))));
+  return Napi::Number::New(
+      info.Env(), static_cast<double>(labelprof_test::BurnNative(NumberArg(info, 0, "ms", 100))));
 }
 
 Napi::Value JS__burnNoFramePointer(const Napi::CallbackInfo& info) {
   return Napi::Number::New(
-      info.Env(), static_cast<double>(labelprof_test::BurnNoFramePointer(NumberArg(info, 0, "ms", 100))));
+      info.Env(),
+      static_cast<double>(labelprof_test::BurnNoFramePointer(NumberArg(info, 0, "ms", 100))));
 }
 
 Napi::Value JS__syscallLoop(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(),
-                           static_cast<double>(labelprof_test::SyscallCaller(NumberArg(info, 0, "ms", 100))));
+  return Napi::Number::New(
+      info.Env(),
+      static_cast<double>(labelprof_test::SyscallCaller(NumberArg(info, 0, "ms", 100))));
 }
 
 Napi::Value JS__memsetLoop(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(),
-                           static_cast<double>(labelprof_test::MemsetCaller(NumberArg(info, 0, "ms", 100))));
+  return Napi::Number::New(
+      info.Env(), static_cast<double>(labelprof_test::MemsetCaller(NumberArg(info, 0, "ms", 100))));
 }
 
 Napi::Value JS__sortLoop(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(),
-                           static_cast<double>(labelprof_test::SortCaller(NumberArg(info, 0, "ms", 100))));
+  return Napi::Number::New(
+      info.Env(), static_cast<double>(labelprof_test::SortCaller(NumberArg(info, 0, "ms", 100))));
 }
 
 // _holdWalk(hold: boolean): acts as a walk in flight (the handler's
@@ -114,16 +117,17 @@ Napi::Value JS__holdWalk(const Napi::CallbackInfo& info) {
 // _startSampling(intervalMicros, capacity, maxDepth)
 Napi::Value JS__startSampling(const Napi::CallbackInfo& info) {
   std::string error;
-  if (!labelprof_test::StartSampling(static_cast<uint32_t>(NumberArg(info, 0, "intervalMicros", 1000)),
-                                     static_cast<uint32_t>(NumberArg(info, 1, "capacity", 10000)),
-                                     static_cast<uint32_t>(NumberArg(info, 2, "maxDepth", 128)),
-                                     &error)) {
+  if (!labelprof_test::StartSampling(
+          static_cast<uint32_t>(NumberArg(info, 0, "intervalMicros", 1000)),
+          static_cast<uint32_t>(NumberArg(info, 1, "capacity", 10000)),
+          static_cast<uint32_t>(NumberArg(info, 2, "maxDepth", 128)), &error)) {
     return Fail(info.Env(), error);
   }
   return info.Env().Undefined();
 }
 
-// _stopSampling() -> { pcs: BigUint64Array, depths, flags, walkNanos: Uint32Array, maxDepth, dropped, signals }
+// _stopSampling() -> { pcs: BigUint64Array, depths, flags, walkNanos: Uint32Array, maxDepth,
+// dropped, signals }
 Napi::Value JS__stopSampling(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   labelprof_test::SamplerResult r;
@@ -164,7 +168,8 @@ __attribute__((noinline)) int WalkAtDepth(int levels, const labelprof::ThreadSta
   getcontext(&uc);
   int n = 0;
   double t0 = NowNanos();
-  for (int i = 0; i < repeat; i++) n = labelprof::WalkNativeStackSignalSafe(&uc, stack, pcs, max, flags);
+  for (int i = 0; i < repeat; i++)
+    n = labelprof::WalkNativeStackSignalSafe(&uc, stack, pcs, max, flags);
   *nanos_per_walk = (NowNanos() - t0) / repeat;
   return n;
 }
@@ -210,7 +215,8 @@ void ForeignHandler(int sig, siginfo_t* info, void* ucontext) {
 
 // _foreignHandler('install' | 'drop' | 'chain') -> calls so far
 Napi::Value JS__foreignHandler(const Napi::CallbackInfo& info) {
-  std::string what = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  std::string what =
+      info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
   if (what == "install") {
     struct sigaction ours;
     memset(&ours, 0, sizeof(ours));

@@ -24,7 +24,8 @@ std::vector<double> Numbers(Napi::Value v) {
   std::vector<double> out;
   if (!v.IsArray()) return out;
   Napi::Array a = v.As<Napi::Array>();
-  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(a.Get(i).As<Napi::Number>().DoubleValue());
+  for (uint32_t i = 0; i < a.Length(); i++)
+    out.push_back(a.Get(i).As<Napi::Number>().DoubleValue());
   return out;
 }
 
@@ -61,7 +62,8 @@ const char* FateName(labelprof::SampleFate f) {
 template <typename T>
 Napi::Array ToArray(Napi::Env env, const std::vector<T>& values) {
   Napi::Array a = Napi::Array::New(env, values.size());
-  for (size_t i = 0; i < values.size(); i++) a.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(values[i])));
+  for (size_t i = 0; i < values.size(); i++)
+    a.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(values[i])));
   return a;
 }
 
@@ -73,7 +75,8 @@ labelprof::RecordSpan Span(const std::vector<SampleRecord>& records) {
 }
 
 // _matchSamples({ sampleMicros: [..], records: [..], installNanos, stopNanos })
-//   -> { order, record, fate: ['matched' | 'gcStart' | ...], recordsUnmatched, recordsUnmatchedFrameSetup }
+//   -> { order, record, fate: ['matched' | 'gcStart' | ...], recordsUnmatched,
+//   recordsUnmatchedFrameSetup }
 Napi::Value JS__matchSamples(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) {
@@ -86,14 +89,15 @@ Napi::Value JS__matchSamples(const Napi::CallbackInfo& info) {
   std::vector<SampleRecord> records;
   std::vector<uint64_t> pcs;
   ReadRecords(in.Get("records"), &records, &pcs);
-  labelprof::MatchResult m = labelprof::MatchSamples(
-      micros, Span(records), static_cast<int64_t>(Num(in, "installNanos")),
-      static_cast<int64_t>(Num(in, "stopNanos", 9e18)));
+  labelprof::MatchResult m =
+      labelprof::MatchSamples(micros, Span(records), static_cast<int64_t>(Num(in, "installNanos")),
+                              static_cast<int64_t>(Num(in, "stopNanos", 9e18)));
   Napi::Object out = Napi::Object::New(env);
   out.Set("order", ToArray(env, m.order));
   out.Set("record", ToArray(env, m.record));
   Napi::Array fate = Napi::Array::New(env, m.fate.size());
-  for (size_t i = 0; i < m.fate.size(); i++) fate.Set(static_cast<uint32_t>(i), FateName(m.fate[i]));
+  for (size_t i = 0; i < m.fate.size(); i++)
+    fate.Set(static_cast<uint32_t>(i), FateName(m.fate[i]));
   out.Set("fate", fate);
   out.Set("recordsUnmatched", m.records_unmatched);
   out.Set("recordsUnmatchedFrameSetup", m.records_unmatched_frame_setup);
@@ -112,18 +116,23 @@ Napi::Value JS__assembleSamples(const Napi::CallbackInfo& info) {
   }
   Napi::Object in = info[0].As<Napi::Object>();
   labelprof::FlatProfile flat;
-  for (double p : Numbers(in.Get("nodeParent"))) flat.node_parent.push_back(static_cast<int32_t>(p));
+  for (double p : Numbers(in.Get("nodeParent")))
+    flat.node_parent.push_back(static_cast<int32_t>(p));
   Napi::Array names = in.Get("nodeName").As<Napi::Array>();
-  for (uint32_t i = 0; i < names.Length(); i++) flat.node_name.push_back(names.Get(i).As<Napi::String>().Utf8Value());
-  for (double m : Numbers(in.Get("sampleMicros"))) flat.sample_micros.push_back(static_cast<int64_t>(m));
-  for (double n : Numbers(in.Get("sampleNode"))) flat.sample_node.push_back(static_cast<int32_t>(n));
+  for (uint32_t i = 0; i < names.Length(); i++)
+    flat.node_name.push_back(names.Get(i).As<Napi::String>().Utf8Value());
+  for (double m : Numbers(in.Get("sampleMicros")))
+    flat.sample_micros.push_back(static_cast<int64_t>(m));
+  for (double n : Numbers(in.Get("sampleNode")))
+    flat.sample_node.push_back(static_cast<int32_t>(n));
   std::vector<SampleRecord> records;
   std::vector<uint64_t> pcs;
   ReadRecords(in.Get("records"), &records, &pcs);
   labelprof::ProfilerStats stats;
   labelprof::SampleColumns c = labelprof::AssembleSamples(
       {flat, Span(records), pcs.data(), static_cast<uint32_t>(Num(in, "pcsDropped")),
-       static_cast<int64_t>(Num(in, "installNanos")), static_cast<int64_t>(Num(in, "stopNanos", 9e18)),
+       static_cast<int64_t>(Num(in, "installNanos")),
+       static_cast<int64_t>(Num(in, "stopNanos", 9e18)),
        static_cast<int64_t>(Num(in, "startCpuNanos")), in.Get("nativeFrames").ToBoolean().Value()},
       &stats);
   Napi::Object out = Napi::Object::New(env);

@@ -54,8 +54,7 @@ void Handler(int, siginfo_t*, void* ucontext) {
           ucontext, s->stack, &s->pcs[static_cast<size_t>(i) * s->max_depth],
           static_cast<int>(s->max_depth), &flags);
       uint64_t t1 = MonotonicNanos();
-      s->slots[i] = SampleSlot{static_cast<uint32_t>(depth), flags,
-                               static_cast<uint32_t>(t1 - t0)};
+      s->slots[i] = SampleSlot{static_cast<uint32_t>(depth), flags, static_cast<uint32_t>(t1 - t0)};
       s->count.store(i + 1, std::memory_order_release);
     } else {
       s->dropped.fetch_add(1, std::memory_order_relaxed);
