@@ -10,7 +10,7 @@ import { checkString } from './errors';
 import { labelsOfId, type Labels } from './label-sets';
 import { native, type NativeStats, type RawProfile } from './native';
 import { nativeFramesOfSamples } from './native-frames';
-import { PprofBuilder, type PprofChunk } from './pprof';
+import { displacedMessage, PprofBuilder, type PprofChunk } from './pprof';
 import { mapProfileSourcesSync, preloadSourceMaps } from './source-maps';
 import { labelsForProfile } from './profile-labels';
 import { Symbolizer } from './symbolizer';
@@ -38,7 +38,14 @@ let symbolizer: Symbolizer | undefined;
  * and label-set ids resolved while they still name the sets they recorded
  * (ids are reused once their sets are gone and their samples assembled).
  */
+// Warned once per thread: a displaced handler cuts every later profile short.
+let warnedDisplaced = false;
+
 export function chunkOfRaw(raw: RawProfile): PprofChunk {
+  if (raw.stats.displaced && !warnedDisplaced) {
+    warnedDisplaced = true;
+    process.stderr.write(`${displacedMessage(raw.stats.displacedAtNanos, raw.startNanos)} (stats().displaced)\n`);
+  }
   const labels = new Map<number, Labels>();
   for (const id of raw.sampleLabelSet) if (!labels.has(id)) labels.set(id, labelsOfId(id));
   let nativeParts;
@@ -97,7 +104,9 @@ export class Profile {
     if (chunks.length === 0) throw new Error('labelprof: a profile needs at least one chunk');
     this.#chunks = chunks;
     this.#intervalMicros = intervalMicros;
-    this.#comments = comments;
+    // A displaced handler cut the profile short: the profile says so.
+    const displaced = chunks.find((c) => c.raw.stats.displaced);
+    this.#comments = displaced === undefined ? comments : [...comments, displacedMessage(displaced.raw.stats.displacedAtNanos, displaced.raw.startNanos)];
     this.#sourceMaps = sourceMaps;
   }
 

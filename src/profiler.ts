@@ -7,7 +7,6 @@ import { native, type NativeStats } from './native';
 import { resolveOptions, type ResolvedOptions, type StartOptions } from './options';
 import { otherCpuProfiler, watchForOtherProfilers } from './other-profilers';
 import { chunkOfRaw, Profile } from './profile';
-import { displacedMessage } from './pprof';
 
 export interface ProfilerStats extends NativeStats, LabelSetStats {
   /** Where the handler reads labels: the AsyncContextFrame (Node 24+) or the hook-driven slot. */
@@ -83,7 +82,6 @@ export function liveStats(final: NativeStats | undefined, gcOff: string | undefi
   return { ...stats, ...labelStats(), ...labelSourceInfo(), ...gc };
 }
 
-let warnedDisplaced = false;
 
 export class Profiler {
   readonly #options: ResolvedOptions;
@@ -141,14 +139,7 @@ export class Profiler {
     this.#finalStats = raw.stats;
     const chunk = chunkOfRaw(raw);
     batchAssembled(this.#batch);
-    // A displaced handler cut the profile short: the profile says so, and
-    // stderr once per thread.
-    const comments = raw.stats.displaced ? [displacedMessage(raw.stats.displacedAtNanos, raw.startNanos)] : [];
-    if (comments.length > 0 && !warnedDisplaced) {
-      warnedDisplaced = true;
-      process.stderr.write(`${comments[0]} (stats().displaced)\n`);
-    }
-    return new Profile([chunk], this.#options.intervalMicros, comments, this.#options.sourceMaps);
+    return new Profile([chunk], this.#options.intervalMicros, [], this.#options.sourceMaps);
   }
 
   /** Samples taken, matched, dropped, and what the handler cost; live while running, final after stop. */
