@@ -19,7 +19,7 @@ test('1-second periods abut, every sample lands in exactly one period, a failing
   for (const p of periods.slice(0, -1)) {
     assert.ok(Math.abs(p.durationNanos - 1e9) < 0.25e9, `period of ${p.durationNanos} ns`);
   }
-  let recorded = 0;
+  let sampledByV8 = 0;
   let samples = 0;
   for (const p of periods) {
     // The pprof holds what the period says it holds.
@@ -29,10 +29,14 @@ test('1-second periods abut, every sample lands in exactly one period, a failing
     assert.ok(p.matched <= p.recorded, JSON.stringify(p));
     assert.equal(p.dropped, 0);
     assert.ok(p.labelled, 'periodWork samples carry their round label');
-    recorded += p.recorded;
+    // Never lost quietly: every record is in the period or counted unmatched.
+    assert.equal(p.matched + p.unmatchedRecords, p.recorded, JSON.stringify(p));
+    // Signals V8 did not sample (a second SIGPROF while the first was taken,
+    // on a loaded machine) have nothing to match; of the rest, nearly all are.
+    sampledByV8 += p.recorded - p.notSampledByV8;
     samples += p.samples;
   }
-  assert.ok(samples >= 0.98 * recorded, `${samples} samples of ${recorded} recorded signals`);
+  assert.ok(samples >= 0.98 * sampledByV8, `${samples} samples of ${sampledByV8} signals V8 sampled`);
   // The CPU the periods hold is the CPU the process used (the process also
   // ran GC threads and the test's own start-up and reading).
   const cpuNanos = periods.reduce((n, p) => n + p.cpuNanos, 0);
