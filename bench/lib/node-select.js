@@ -43,6 +43,9 @@ function snapshotLabelprof(binding) {
   fs.mkdirSync(dir, { recursive: true });
   fs.cpSync(path.join(REPO_ROOT, 'dist'), path.join(dir, 'dist'), { recursive: true });
   fs.copyFileSync(path.join(REPO_ROOT, 'package.json'), path.join(dir, 'package.json'));
+  // The loader's list of supported platforms (src/native.ts), as the package ships it.
+  fs.mkdirSync(path.join(dir, 'scripts'));
+  fs.copyFileSync(path.join(REPO_ROOT, 'scripts', 'platform.js'), path.join(dir, 'scripts', 'platform.js'));
   fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(dir, 'node_modules'));
   const addon = binding ? path.resolve(binding) : path.join(REPO_ROOT, 'build', 'Release', 'labelprof.node');
   if (!fs.existsSync(addon)) throw new Error(`no labelprof addon at ${addon}: build it first (npm run build)`);
