@@ -293,18 +293,21 @@ Napi::Value ProfilerInstance::JS_start(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// stop() and cut() end the current period: both need a running profile
+// whose previous period, if cut, was collected. Throws and returns false if not.
+bool ProfilerInstance::CheckCanEndPeriod(Napi::Env env) const {
+  const char* error = nullptr;
+  if (!profiling_) error = "no profile is running on this thread: call start() first";
+  else if (v8_.has_previous())
+    error = "the previous period was not collected: call collect() first";
+  if (error == nullptr) return true;
+  Napi::Error::New(env, error).ThrowAsJavaScriptException();
+  return false;
+}
+
 Napi::Value ProfilerInstance::JS_stop(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!profiling_) {
-    Napi::Error::New(env, "no profile is running on this thread: call start() first")
-        .ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  if (v8_.has_previous()) {
-    Napi::Error::New(env, "the previous period was not collected: call collect() before stop()")
-        .ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+  if (!CheckCanEndPeriod(env)) return env.Undefined();
   int64_t stop_nanos = NowNanos(CLOCK_MONOTONIC);
   StopSampling();
   FlatProfile flat = v8_.Stop();
@@ -320,25 +323,14 @@ Napi::Value ProfilerInstance::JS_stop(const Napi::CallbackInfo& info) {
 
 Napi::Value ProfilerInstance::JS_cut(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!profiling_) {
-    Napi::Error::New(env, "no profile is running on this thread: call start() first")
-        .ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  if (v8_.has_previous()) {
-    Napi::Error::New(env, "the previous period was not collected: call collect() first")
-        .ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
+  if (!CheckCanEndPeriod(env)) return env.Undefined();
   // V8 takes one sample of the current stack when a profile starts beside a
-  // running one; it has no record and is told apart by this window.
-  cut_start_window_[0] = NowNanos(CLOCK_MONOTONIC);
+  // running one; it has no record, and the matcher counts it as unmatched.
   std::string error;
   if (!v8_.StartNext(&error)) {
     Napi::Error::New(env, error).ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  cut_start_window_[1] = NowNanos(CLOCK_MONOTONIC);
   // The boundary: with SIGPROF blocked on this thread (the only one whose
   // signals write this ring), every record so far is the old period's and
   // every later one the new period's. V8 stamps a tick inside the same

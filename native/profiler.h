@@ -60,6 +60,7 @@ class ProfilerInstance {
     int64_t begin_cpu_nanos = 0;
   };
   void StopSampling();
+  bool CheckCanEndPeriod(Napi::Env env) const;
   ProfilerStats LiveStats() const;
   ProfilerStats StatsOfRing(const SampleRing& ring) const;
   // Wall clock (ns since the epoch) when our handler stopped getting signals.
@@ -87,7 +88,6 @@ class ProfilerInstance {
   SampleRing previous_ring_;
   Period previous_period_;
   int64_t previous_end_nanos_ = 0;
-  int64_t cut_start_window_[2] = {0, 0};
   int64_t epoch_offset_nanos_ = 0;  // CLOCK_REALTIME - CLOCK_MONOTONIC
   ProfilerStats last_stats_;
   const char* label_source_ = "";
