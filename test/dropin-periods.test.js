@@ -8,7 +8,8 @@ const os = require('node:os');
 const path = require('node:path');
 const zlib = require('node:zlib');
 const { spawn, spawnSync } = require('node:child_process');
-const { ROOT, FIXTURES, readProfile } = require('./helpers');
+const helpers = require('./helpers');
+const { ROOT, FIXTURES, readProfile } = helpers;
 
 const appDir = fs.mkdtempSync(path.join(os.tmpdir(), 'labelprof-svc-'));
 fs.mkdirSync(path.join(appDir, 'node_modules'));
@@ -33,22 +34,9 @@ function goPprofReads(file) {
 
 const hasGo = spawnSync('go', ['version']).status === 0;
 
-// Starts the service under the drop-in; resolves once it listens.
+// Starts the service under the drop-in; `ready` resolves once it listens.
 function startService(args, extraEnv) {
-  const child = spawn(process.execPath, ['--require', 'labelprof/start', 'service.js', ...args], { cwd: appDir, env: env(extraEnv) });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const ready = new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const line = out.split('\n')[0];
-      if (out.includes('\n')) resolve(JSON.parse(line));
-    });
-    child.on('exit', (code, signal) => reject(new Error(`service exited early: ${code} ${signal}\n${stderr}`)));
-  });
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stderr })));
-  return { child, ready, exited, stderr: () => stderr };
+  return helpers.startService(appDir, ['--require', 'labelprof/start'], args, env(extraEnv));
 }
 
 test('LABELPROF_PERIOD_SECONDS writes one profile per period, named by time and pid, keeping LABELPROF_KEEP', { skip: !hasGo && 'needs go' }, async () => {

@@ -55,4 +55,24 @@ function readProfile(buffer) {
   return { profile, samples, str };
 }
 
-module.exports = { TIME_SCALE, ROOT, FIXTURES, runFixture, runJson, readProfile, describeRun, spawn };
+// Starts test/fixtures/service.js (copied into `cwd`) with `nodeArgs`;
+// `ready` resolves with the {port} line it prints once it listens, `exited`
+// with how it ended.
+function startService(cwd, nodeArgs, args, env) {
+  const child = spawn(process.execPath, [...nodeArgs, 'service.js', ...args], { cwd, env: { ...process.env, ...env } });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const ready = new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]));
+    });
+    child.on('exit', (code, signal) => reject(new Error(`service exited early: ${code} ${signal}\n${stderr}`)));
+  });
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stderr })));
+  return { child, ready, exited, stderr: () => stderr };
+}
+
+module.exports = {
+  startService, TIME_SCALE, ROOT, FIXTURES, runFixture, runJson, readProfile, describeRun, spawn };

@@ -9,7 +9,8 @@ const os = require('node:os');
 const path = require('node:path');
 const http = require('node:http');
 const { spawn, spawnSync } = require('node:child_process');
-const { ROOT, FIXTURES } = require('./helpers');
+const helpers = require('./helpers');
+const { ROOT, FIXTURES } = helpers;
 const { parseSeconds } = require('../dist/pprof-handler');
 
 const appDir = fs.mkdtempSync(path.join(os.tmpdir(), 'labelprof-endpoint-'));
@@ -25,22 +26,9 @@ test.after(() => {
 const hasGo = spawnSync('go', ['version']).status === 0;
 
 function startService(nodeArgs, env) {
-  const child = spawn(process.execPath, [...nodeArgs, 'service.js', 'serve'], {
-    cwd: appDir,
-    env: { ...process.env, LABELPROF_INTERVAL_MICROS: '1000', ...env },
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const ready = new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]));
-    });
-    child.on('exit', (code, signal) => reject(new Error(`service exited: ${code} ${signal}\n${stderr}`)));
-  });
-  test.after(() => child.kill('SIGKILL'));
-  return { child, ready, stderr: () => stderr };
+  const svc = helpers.startService(appDir, nodeArgs, ['serve'], { LABELPROF_INTERVAL_MICROS: '1000', ...env });
+  test.after(() => svc.child.kill('SIGKILL'));
+  return svc;
 }
 
 function get(port, urlPath, { signal } = {}) {
