@@ -243,6 +243,13 @@ export function applySourceMaps(profile: Profile, cache: SourceMapCache): Source
       const map = mapOfFunction.get(fnId);
       if (map === undefined) return line;
       const fn = functionsById.get(fnId)!;
+      // V8 reports line 0 where it knows no position (a frame inside a
+      // builtin's inlined caller, some GC samples): nothing to look up, and
+      // the source-map library rejects line 0.
+      if (!(Number(line.line) > 0)) {
+        stats.framesUnmapped++;
+        return line;
+      }
       const column = Number(line.column) > 0 ? Number(line.column) - 1 : 0;
       const pos = originalPositionFor(map, { line: Number(line.line), column, bias: LEAST_UPPER_BOUND });
       if (pos.source === null || pos.line === null) {

@@ -83,6 +83,19 @@ test('separate .map files and inline maps: JavaScript lines go back to the .ts l
   }
 });
 
+test('a frame at line 0 (V8 knew no position) in a mapped file stays as it is and is counted', () => {
+  const js = path.join(dir, 'out', 'work.js');
+  const hotJs = lineOf(js, 'Math.sqrt');
+  const profile = handMade([['tsHotLoop', js, 0], ['tsHotLoop', js, hotJs]]);
+  const cache = new SourceMapCache();
+  cache.loadSync([js]);
+  const stats = applySourceMaps(profile, cache);
+  assert.deepEqual(framesOf(profile)[0], ['tsHotLoop', js, 0]);
+  assert.equal(framesOf(profile)[1][2], lineOf(path.join(appSrc, 'work.ts'), 'Math.sqrt'));
+  assert.equal(stats.framesUnmapped, 1);
+  assert.equal(stats.framesMapped, 1);
+});
+
 test('a bundle maps each frame to its own source file', async () => {
   const bundle = path.join(dir, 'bundle.js');
   const profile = handMade([
