@@ -14,6 +14,8 @@
         "native/unwind-table.cc",
         "native/dwarf-cfi.cc",
         "native/demangle.cc",
+        "native/elf-symbols.cc",
+        "native/symbolizer.cc",
         "native/exit-signals.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -8,6 +8,7 @@
 #include "demangle.h"
 #include "exit-signals.h"
 #include "profiler.h"
+#include "symbolizer.h"
 
 namespace labelprof {
 namespace {
@@ -41,6 +42,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("isProfiling", Napi::Function::New(env, JS_isProfiling, "isProfiling"));
   exports.Set("probeContextFrame",
               Napi::Function::New(env, JS_probeContextFrame, "probeContextFrame"));
+  exports.Set("symbolize", Napi::Function::New(env, JS_symbolize, "symbolize"));
+  exports.Set("symbolizeAsync", Napi::Function::New(env, JS_symbolizeAsync, "symbolizeAsync"));
   exports.Set("demangle", Napi::Function::New(env, JS_demangle, "demangle"));
   exports.Set("armExitSignal", Napi::Function::New(env, JS_armExitSignal, "armExitSignal"));
   exports.Set("watchExitSignal", Napi::Function::New(env, JS_watchExitSignal, "watchExitSignal"));
@@ -49,6 +52,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
               Napi::Function::New(env, JS_refreshUnwindTables, "refreshUnwindTables"));
   exports.Set("setGcStacks", Napi::Function::New(env, JS_setGcStacks, "setGcStacks"));
   // Test-only natives start with "_".
+  exports.Set("_holdSymbolizer", Napi::Function::New(env, JS__holdSymbolizer, "_holdSymbolizer"));
   exports.Set("_readLabelSetId", Napi::Function::New(env, JS__readLabelSetId, "_readLabelSetId"));
   return exports;
 }

@@ -18,7 +18,8 @@ import { batchAssembled, beginBatch } from './label-sets';
 import { native, type RawProfile } from './native';
 import { resolveOptions, type ResolvedOptions, type StartOptions } from './options';
 import type { PprofChunk } from './pprof';
-import { chunkOfRaw, Profile } from './profile';
+import { chunksReady, finishChunksSync, whenChunksReady } from './native-symbols';
+import { chunkOfRawDeferred, Profile } from './profile';
 import { beginSampling, endSampling, liveStats, type ProfilerStats } from './profiler';
 
 export interface ContinuousOptions extends StartOptions {
@@ -68,6 +69,8 @@ export class ContinuousProfiler {
   #batch = 0;
   #stopped = false;
   #periodChunks: PprofChunk[] = [];
+  // Periods assembled whose native frames are still being symbolized, in order.
+  #undelivered: Profile[] = [];
   #periodStartMillis = 0;
   #periodTimer: NodeJS.Timeout | undefined;
   #periodCutAsked = false; // a period boundary waits for its cut
@@ -160,13 +163,29 @@ export class ContinuousProfiler {
     });
   }
 
-  /** Stops sampling; hands the last, partial period to onProfile and returns it. */
+  /**
+   * Stops sampling; hands the last, partial period to onProfile and returns
+   * it. Sampling stops now; the native frames are symbolized on a thread
+   * of the addon's meanwhile.
+   */
   async stop(): Promise<Profile> {
-    return this.stopSync();
+    const profile = this.#stopSampling(false);
+    // Every period still waiting for its native frames, this one last: each
+    // is handed to onProfile, in order, before stop() resolves.
+    await whenChunksReady(this.#undelivered.flatMap((p) => p._chunks));
+    this.#flushDeliveries();
+    return profile;
   }
 
   /** Same as stop(), synchronously: for exit and signal handlers (onProfile is still called). */
   stopSync(): Profile {
+    return this.#stopSampling(true);
+  }
+
+  // `sync`: every chunk's native frames are finished on this thread before
+  // windows close and periods are handed over (nothing left running for an
+  // exit handler).
+  #stopSampling(sync: boolean): Profile {
     if (this.#stopped) {
       throw new Error('labelprof: this continuous profiler was already stopped: call startContinuous() for a new one');
     }
@@ -181,7 +200,13 @@ export class ContinuousProfiler {
     } finally {
       endSampling(this);
     }
-    const chunk = chunkOfRaw(raw);
+    const deferred = chunkOfRawDeferred(raw);
+    const chunk = deferred.chunk;
+    if (sync) {
+      deferred.finishSync();
+      finishChunksSync(this.#periodChunks);
+      for (const undelivered of this.#undelivered) finishChunksSync(undelivered._chunks);
+    }
     batchAssembled(this.#batch);
     this.#finalStats = liveStats(raw.stats);
     this.#distribute(chunk);
@@ -246,7 +271,9 @@ export class ContinuousProfiler {
     const pending = this.#pending!;
     this.#pending = undefined;
     const raw = native().collect();
-    const chunk = chunkOfRaw(raw);
+    const deferred = chunkOfRawDeferred(raw);
+    const chunk = deferred.chunk;
+    void deferred.ready.then(() => this.#flushDeliveries());
     batchAssembled(this.#batch - 1);
     this.#distribute(chunk);
     for (const after of pending.afterCut) after(chunk);
@@ -263,13 +290,30 @@ export class ContinuousProfiler {
     if (window.onAbort !== undefined) window.signal?.removeEventListener('abort', window.onAbort);
     if (error !== undefined) window.reject(error);
     else if (window.chunks.length === 0) window.reject(new Error('labelprof: the profiler stopped before the profile began'));
-    else window.resolve(new Profile(window.chunks, this.#options.intervalMicros, [], this.#options.sourceMaps));
+    else {
+      const chunks = window.chunks;
+      void whenChunksReady(chunks).then(() => window.resolve(new Profile(chunks, this.#options.intervalMicros, [], this.#options.sourceMaps)));
+    }
   }
 
+  // The period's profile (none if it holds no chunk), handed to onProfile
+  // once its native frames are symbolized (periods in order).
   #deliverPeriod(): Profile | undefined {
     if (this.#periodChunks.length === 0) return undefined;
     const profile = new Profile(this.#periodChunks, this.#options.intervalMicros, [], this.#options.sourceMaps);
     this.#periodChunks = [];
+    this.#undelivered.push(profile);
+    this.#flushDeliveries();
+    return profile;
+  }
+
+  #flushDeliveries(): void {
+    while (this.#undelivered.length > 0 && chunksReady(this.#undelivered[0]!._chunks)) {
+      this.#handOver(this.#undelivered.shift()!);
+    }
+  }
+
+  #handOver(profile: Profile): void {
     this.#periodsDelivered++;
     if (this.#onProfile !== undefined) {
       try {
@@ -281,7 +325,6 @@ export class ContinuousProfiler {
         this.#consumerFailed(err);
       }
     }
-    return profile;
   }
 
   #consumerFailed(err: unknown): void {

@@ -97,6 +97,22 @@ export interface RawProfile {
   stats: NativeStats;
 }
 
+/** Per address given to symbolize(): indices into the lists (-1: none), flags, where it falls in its mapping. */
+export interface SymbolizedAddresses {
+  /** Module paths ('' for anonymous memory) and their build ids, in pairs. */
+  modules: string[];
+  buildIds: string[];
+  /** Function names, demangled. */
+  names: string[];
+  module: Int32Array;
+  name: Int32Array;
+  /** 1: JIT (anonymous executable memory or no mapping), 2: a JS entry builtin, 4: a V8 builtin. */
+  flags: Uint8Array;
+  fileOffset: Float64Array;
+  mappingStart: Float64Array;
+  mappingLimit: Float64Array;
+}
+
 export interface NativeBinding {
   start(
     labelSlot: ArrayBuffer,
@@ -109,6 +125,12 @@ export interface NativeBinding {
   setGcStacks(enabled: boolean): void;
   /** After a native module loaded: compile its CFI for the walk. Null, or why not. */
   refreshUnwindTables(): string | null;
+  /** Looks up each address (as is) against `maps`, the /proc/self/maps text read at collect time. Tables stay in native memory, shared. */
+  symbolize(addresses: Float64Array, maps: string): SymbolizedAddresses;
+  /** The same on a thread of its own (at a lower priority). */
+  symbolizeAsync(addresses: Float64Array, maps: string): Promise<SymbolizedAddresses>;
+  /** Tests only: hold (true) or release (false) the lock every symbolization takes. */
+  _holdSymbolizer(hold: boolean): void;
   /** C++ names demangled, one per input. */
   demangle(names: string[]): string[];
   /** Inside storage.run(new LabelSet(expectedId)): null if the handler can read labels from the AsyncContextFrame, else why not. */

@@ -8,12 +8,11 @@ import type { Profile as PprofProfile } from 'pprof-format';
 
 import { checkString } from './errors';
 import { labelsOfId, type Labels } from './label-sets';
-import { native, type NativeStats, type RawProfile } from './native';
-import { nativeFramesOfSamples } from './native-frames';
+import type { NativeStats, RawProfile } from './native';
+import { DeferredChunk, pendingNativeFrames } from './native-symbols';
 import { displacedMessage, PprofBuilder, type PprofChunk } from './pprof';
 import { mapProfileSourcesSync, preloadSourceMaps } from './source-maps';
 import { labelsForProfile } from './profile-labels';
-import { Symbolizer } from './symbolizer';
 
 const gzipAsync = promisify(gzip);
 
@@ -29,43 +28,35 @@ export function mainBinaryPath(): string {
   return mainBinary;
 }
 
-// One per thread, kept across profiles: it caches each module's symbol table.
-let symbolizer: Symbolizer | undefined;
-
-/**
- * A chunk as the addon handed it over, made self-contained: native frames
- * symbolized while the modules and JIT code the walks saw are still mapped,
- * and label-set ids resolved while they still name the sets they recorded
- * (ids are reused once their sets are gone and their samples assembled).
- */
 // Warned once per thread: a displaced handler cuts every later profile short.
 let warnedDisplaced = false;
 
+/**
+ * A chunk as the addon handed it over, made self-contained: label-set ids
+ * resolved now, while they still name the sets they recorded (ids are reused
+ * once their sets are gone and their samples assembled), and the native
+ * frames symbolized against the mappings of now (src/native-symbols.ts),
+ * synchronously.
+ */
 export function chunkOfRaw(raw: RawProfile): PprofChunk {
+  return chunkOfRawDeferred(raw).finishSync();
+}
+
+/** The same, the native frames symbolized on the addon's own thread: await `ready` before using the chunk. */
+export function chunkOfRawDeferred(raw: RawProfile): DeferredChunk {
   if (raw.stats.displaced && !warnedDisplaced) {
     warnedDisplaced = true;
     process.stderr.write(`${displacedMessage(raw.stats.displacedAtNanos, raw.startNanos)} (stats().displaced)\n`);
   }
   const labels = new Map<number, Labels>();
   for (const id of raw.sampleLabelSet) if (!labels.has(id)) labels.set(id, labelsOfId(id));
-  let nativeParts;
-  if (raw.pcs !== undefined && raw.samplePcsStart !== undefined && raw.samplePcsCount !== undefined) {
-    symbolizer ??= new Symbolizer((names) => native().demangle(names));
-    const walks: bigint[][] = [];
-    for (let i = 0; i < raw.sampleNode.length; i++) {
-      const start = raw.samplePcsStart[i]!;
-      const walk: bigint[] = [];
-      for (let k = 0; k < raw.samplePcsCount[i]!; k++) walk.push(BigInt(raw.pcs[start + k]!));
-      walks.push(walk);
-    }
-    nativeParts = nativeFramesOfSamples(walks, symbolizer);
-  }
-  return {
+  const chunk: PprofChunk = {
     raw,
     labelsOf: (id) => labelsForProfile(labels.get(id) ?? {}),
     unlabelledOutsideJs: raw.stats.labelSource === 'slot',
-    native: nativeParts,
+    native: undefined,
   };
+  return new DeferredChunk(chunk, pendingNativeFrames(raw));
 }
 
 /** Counters of several chunks as one: sums, except the medians and maxima. */

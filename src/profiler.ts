@@ -6,7 +6,8 @@ import { batchAssembled, beginBatch, labelStats, type LabelSetStats } from './la
 import { native, type NativeStats } from './native';
 import { resolveOptions, type ResolvedOptions, type StartOptions } from './options';
 import { otherCpuProfiler, watchForOtherProfilers } from './other-profilers';
-import { chunkOfRaw, Profile } from './profile';
+import type { DeferredChunk } from './native-symbols';
+import { chunkOfRawDeferred, Profile } from './profile';
 
 export interface ProfilerStats extends NativeStats, LabelSetStats {
   /** Where the handler reads labels: the AsyncContextFrame (Node 24+) or the hook-driven slot. */
@@ -114,17 +115,21 @@ export class Profiler {
     return !this.#stopped;
   }
 
-  /** Stops sampling and hands back the profile. */
-  stop(): Promise<Profile> {
-    try {
-      return Promise.resolve(this.stopSync());
-    } catch (err) {
-      return Promise.reject(err);
-    }
+  /**
+   * Stops sampling and hands back the profile. Sampling stops now; the
+   * native frames are symbolized on a thread of the addon's meanwhile.
+   */
+  async stop(): Promise<Profile> {
+    const deferred = this.#stopSampling();
+    return new Profile([await deferred.ready], this.#options.intervalMicros, [], this.#options.sourceMaps);
   }
 
   /** Same as stop(), synchronously: for exit and signal handlers. */
   stopSync(): Profile {
+    return new Profile([this.#stopSampling().finishSync()], this.#options.intervalMicros, [], this.#options.sourceMaps);
+  }
+
+  #stopSampling(): DeferredChunk {
     if (this.#stopped) {
       throw new Error('labelprof: this profiler was already stopped: call start() for a new profile');
     }
@@ -137,9 +142,9 @@ export class Profiler {
       endSampling(this);
     }
     this.#finalStats = raw.stats;
-    const chunk = chunkOfRaw(raw);
+    const deferred = chunkOfRawDeferred(raw);
     batchAssembled(this.#batch);
-    return new Profile([chunk], this.#options.intervalMicros, [], this.#options.sourceMaps);
+    return deferred;
   }
 
   /** Samples taken, matched, dropped, and what the handler cost; live while running, final after stop. */
