@@ -58,7 +58,7 @@ function assertLabelledWork(raw) {
   // -raw prints each sample's values, its labels and its stack.
   assert.match(raw, /endpoint:\[?\/work\]?/, raw.slice(0, 3000));
   assert.match(raw, /request_id:\[?\d+\]?/);
-  assert.match(raw, /serviceWork/);
+  assert.match(raw, /serviceWork|serviceRequest/); // serviceRequest: serviceWork inlined into it
 }
 
 test('seconds is parsed as Go does: default 30, positive, at most an hour', () => {
