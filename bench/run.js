@@ -7,7 +7,7 @@
 //
 //   node bench/run.js [--quick] [--runs N] [--node <path|major>] [--binding <file.node>]
 //                     [--long-runs N] [--long-seconds S] [--micro-runs N]
-//                     [--workloads cpu,http,async,native|none] [--variants id,id] [--no-long] [--no-micro]
+//                     [--workloads cpu,http,async,deep-async,native|none] [--variants id,id] [--no-long] [--no-micro]
 //                     [--max-retries N] [--foreign-limit CORES] [--quiet-wait SECONDS] [--no-snapshot]
 //                     [--out file.json]
 //
@@ -26,7 +26,7 @@ const { resolveNode, snapshotLabelprof } = require('./lib/node-select');
 
 const BENCH_DIR = __dirname;
 const REPO_ROOT = path.join(BENCH_DIR, '..');
-const WORKLOADS = ['cpu', 'http', 'async', 'native'];
+const WORKLOADS = ['cpu', 'http', 'async', 'deep-async', 'native'];
 const MICRO_MODES = [
   'call-plain',
   'call-als',
@@ -47,7 +47,7 @@ function usage(message) {
   process.stderr.write(
     'usage: node bench/run.js [--quick] [--runs N] [--node <path|major>] [--binding <file.node>]\n' +
       '                         [--long-runs N] [--long-seconds S] [--micro-runs N] [--no-long] [--no-micro]\n' +
-      '                         [--workloads cpu,http,async,native|none] [--variants id,id,...] [--out <file.json>]\n' +
+      '                         [--workloads cpu,http,async,deep-async,native|none] [--variants id,id,...] [--out <file.json>]\n' +
       '                         [--max-retries N] [--foreign-limit CORES] [--quiet-wait SECONDS] [--no-snapshot]\n',
   );
   process.exit(message ? 2 : 0);
