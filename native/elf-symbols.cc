@@ -91,11 +91,11 @@ struct ElfSymbols::Section {
 // at once while the table is built (then freed).
 struct ElfSymbols::RawSymbol {
   uint64_t start;
-  uint32_t size;         // functions are far below 4 GiB
-  uint32_t section_span; // end of its section - start (bounds a symbol without a size)
+  uint32_t size;          // functions are far below 4 GiB
+  uint32_t section_span;  // end of its section - start (bounds a symbol without a size)
   uint32_t name_offset;
-  uint32_t order;        // as read: the tie-break among equals
-  uint8_t rank;          // lower is preferred among symbols at one address
+  uint32_t order;  // as read: the tie-break among equals
+  uint8_t rank;    // lower is preferred among symbols at one address
   uint8_t table;
 };
 
@@ -104,7 +104,11 @@ static bool ReadHeaders(const ElfImage& image, std::vector<LoadSegment>* loads,
                         std::vector<std::pair<uint64_t, uint64_t>>* notes,
                         std::vector<uint8_t>* section_bytes, uint16_t* shentsize) {
   const uint8_t* d = image.data();
-  if (!image.Has(0, 64) || memcmp(d, "\x7f" "ELF", 4) != 0) return false;
+  if (!image.Has(0, 64) || memcmp(d,
+                                  "\x7f"
+                                  "ELF",
+                                  4) != 0)
+    return false;
   if (d[4] != 2 || d[5] != 1) return false;
   uint64_t phoff = Get<uint64_t>(d + 0x20);
   uint64_t shoff = Get<uint64_t>(d + 0x28);
@@ -123,7 +127,8 @@ static bool ReadHeaders(const ElfImage& image, std::vector<LoadSegment>* loads,
       }
     }
   }
-  if (shoff != 0 && shnum != 0 && *shentsize >= 64 && image.Has(shoff, uint64_t{*shentsize} * shnum)) {
+  if (shoff != 0 && shnum != 0 && *shentsize >= 64 &&
+      image.Has(shoff, uint64_t{*shentsize} * shnum)) {
     section_bytes->assign(d + shoff, d + shoff + uint64_t{*shentsize} * shnum);
   }
   return true;
@@ -213,7 +218,8 @@ bool ElfSymbols::Read(const std::string& what, const char* debug_root) {
 // to `out`, registering their string tables. Only STT_FUNC, and STT_NOTYPE
 // labels inside executable sections (hand-written assembly), with a defined
 // section. False when `image` is not ELF.
-bool ElfSymbols::ReadSymbols(const ElfImage& image, uint16_t wanted, std::vector<RawSymbol>* out, size_t* found) {
+bool ElfSymbols::ReadSymbols(const ElfImage& image, uint16_t wanted, std::vector<RawSymbol>* out,
+                             size_t* found) {
   std::vector<LoadSegment> unused_loads;
   std::vector<uint8_t> sh;
   uint16_t shentsize = 0;
@@ -221,8 +227,9 @@ bool ElfSymbols::ReadSymbols(const ElfImage& image, uint16_t wanted, std::vector
   size_t shnum = shentsize == 0 ? 0 : sh.size() / shentsize;
   auto section = [&](size_t i) {
     const uint8_t* p = sh.data() + i * shentsize;
-    return Section{Get<uint32_t>(p + 4),  Get<uint64_t>(p + 8),  Get<uint64_t>(p + 16), Get<uint64_t>(p + 24),
-                   Get<uint64_t>(p + 32), Get<uint32_t>(p + 40), Get<uint64_t>(p + 56)};
+    return Section{Get<uint32_t>(p + 4),  Get<uint64_t>(p + 8),  Get<uint64_t>(p + 16),
+                   Get<uint64_t>(p + 24), Get<uint64_t>(p + 32), Get<uint32_t>(p + 40),
+                   Get<uint64_t>(p + 56)};
   };
   for (size_t si = 0; si < shnum; si++) {
     Section s = section(si);
@@ -239,7 +246,8 @@ bool ElfSymbols::ReadSymbols(const ElfImage& image, uint16_t wanted, std::vector
     constexpr uint64_t kReleaseBytes = 1 << 20;
     for (uint64_t i = 0; i + 24 <= s.size; i += 24) {
       // The entries are read once: let their pages go as we pass them.
-      if (i > 0 && i % kReleaseBytes < 24) image.Release(s.offset + i - kReleaseBytes, kReleaseBytes);
+      if (i > 0 && i % kReleaseBytes < 24)
+        image.Release(s.offset + i - kReleaseBytes, kReleaseBytes);
       const uint8_t* e = syms + i;
       uint8_t info = e[4];
       uint8_t type = info & 0xf;
@@ -259,7 +267,8 @@ bool ElfSymbols::ReadSymbols(const ElfImage& image, uint16_t wanted, std::vector
       uint8_t rank = (size > 0 ? 0 : 4) + (type == STT_FUNC_ ? 0 : 2) + (bind == 1 ? 0 : 1);
       uint64_t span = section_end > start ? section_end - start : 1;
       out->push_back({start, static_cast<uint32_t>(std::min<uint64_t>(size, UINT32_MAX)),
-                      static_cast<uint32_t>(std::min<uint64_t>(span, UINT32_MAX)), name_offset, 0, rank, table});
+                      static_cast<uint32_t>(std::min<uint64_t>(span, UINT32_MAX)), name_offset, 0,
+                      rank, table});
       (*found)++;
     }
     // The entries were read once; their pages need not stay resident.
@@ -284,7 +293,8 @@ bool ElfSymbols::Name(const Symbol& s, std::string* name) const {
   // Up to the NUL, or to the end of the table.
   char buf[256];
   for (uint64_t at = s.name_offset; at < t.size;) {
-    size_t n = t.image->Copy(t.offset + at, static_cast<size_t>(std::min<uint64_t>(sizeof buf, t.size - at)), buf);
+    size_t n = t.image->Copy(t.offset + at,
+                             static_cast<size_t>(std::min<uint64_t>(sizeof buf, t.size - at)), buf);
     if (n == 0) break;
     const void* nul = memchr(buf, 0, n);
     if (nul != nullptr) {

@@ -93,7 +93,8 @@ class ElfSymbols {
   struct RawSymbol;
   struct Section;
 
-  bool ReadSymbols(const ElfImage& image, uint16_t wanted, std::vector<RawSymbol>* out, size_t* found);
+  bool ReadSymbols(const ElfImage& image, uint16_t wanted, std::vector<RawSymbol>* out,
+                   size_t* found);
   bool Name(const Symbol& s, std::string* name) const;
 
   ElfImage image_;

@@ -65,8 +65,8 @@ bool ParseMapsLine(std::string_view line, Mapping* m) {
   std::string_view inode = field();
   size_t dash = range.find('-');
   if (dash == std::string_view::npos || !hex(range.substr(0, dash), &m->start) ||
-      !hex(range.substr(dash + 1), &m->end) || perms.empty() || !hex(offset, &m->offset) || dev.empty() ||
-      inode.empty()) {
+      !hex(range.substr(dash + 1), &m->end) || perms.empty() || !hex(offset, &m->offset) ||
+      dev.empty() || inode.empty()) {
     return false;
   }
   m->inode = 0;
@@ -87,10 +87,12 @@ std::vector<Mapping> ParseMaps(const std::string& text) {
     size_t end = text.find('\n', begin);
     if (end == std::string::npos) end = text.size();
     Mapping m;
-    if (ParseMapsLine(std::string_view(text).substr(begin, end - begin), &m)) out.push_back(std::move(m));
+    if (ParseMapsLine(std::string_view(text).substr(begin, end - begin), &m))
+      out.push_back(std::move(m));
     begin = end + 1;
   }
-  std::sort(out.begin(), out.end(), [](const Mapping& a, const Mapping& b) { return a.start < b.start; });
+  std::sort(out.begin(), out.end(),
+            [](const Mapping& a, const Mapping& b) { return a.start < b.start; });
   return out;
 }
 
@@ -116,8 +118,12 @@ bool IsAnonymousCode(const Mapping& m) {
 // V8's builtins that enter JavaScript from C++ (src/symbolizer.ts JS_ENTRY_BUILTINS).
 bool IsJsEntry(std::string_view name) {
   static const char* const kEntries[] = {
-      "Builtins_JSEntry",           "Builtins_JSEntryTrampoline",         "Builtins_JSConstructEntry",
-      "Builtins_JSConstructEntryTrampoline", "Builtins_JSRunMicrotasksEntry", "Builtins_RunMicrotasksTrampoline",
+      "Builtins_JSEntry",
+      "Builtins_JSEntryTrampoline",
+      "Builtins_JSConstructEntry",
+      "Builtins_JSConstructEntryTrampoline",
+      "Builtins_JSRunMicrotasksEntry",
+      "Builtins_RunMicrotasksTrampoline",
   };
   for (const char* e : kEntries) {
     if (name == e) return true;
@@ -158,7 +164,8 @@ Module* ModuleFor(SymbolCache& cache, const Mapping& m) {
     if (fd >= 0) {
       size_t size = static_cast<size_t>(m.end - m.start);
       std::vector<uint8_t> bytes(size);
-      if (pread(fd, bytes.data(), size, static_cast<off_t>(m.start)) == static_cast<ssize_t>(size)) {
+      if (pread(fd, bytes.data(), size, static_cast<off_t>(m.start)) ==
+          static_cast<ssize_t>(size)) {
         elf->image().CopyMemory(bytes.data(), size);
         if (elf->Read("[vdso]")) module->elf = std::move(elf);
       }
@@ -168,8 +175,8 @@ Module* ModuleFor(SymbolCache& cache, const Mapping& m) {
     int fd = open(m.path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
       struct stat st;
-      if (fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_ino) == m.inode && elf->image().MapFile(fd) &&
-          elf->Read(m.path)) {
+      if (fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_ino) == m.inode &&
+          elf->image().MapFile(fd) && elf->Read(m.path)) {
         module->elf = std::move(elf);
       }
       close(fd);
@@ -231,7 +238,8 @@ void Resolve(const std::vector<double>& addresses, const std::string& maps_text,
   size_t modules_before = cache.modules.size();
   for (size_t i = 0; i < n; i++) {
     double a = addresses[i];
-    uint64_t address = std::isfinite(a) && a > 0 && a < 18446744073709551616.0 ? static_cast<uint64_t>(a) : 0;
+    uint64_t address =
+        std::isfinite(a) && a > 0 && a < 18446744073709551616.0 ? static_cast<uint64_t>(a) : 0;
     const Mapping* m = FindMapping(maps, address);
     if (m == nullptr) {
       out->flags[i] = kJit;
@@ -261,7 +269,8 @@ void Resolve(const std::vector<double>& addresses, const std::string& maps_text,
     const std::string* name = &mangled;
     if (mangled.size() > 2 && mangled[0] == '_' && mangled[1] == 'Z') {
       auto known = module->demangled.find(mangled);
-      if (known == module->demangled.end()) known = module->demangled.emplace(mangled, Demangle(mangled)).first;
+      if (known == module->demangled.end())
+        known = module->demangled.emplace(mangled, Demangle(mangled)).first;
       name = &known->second;
     }
     out->name[i] = intern(name_index, out->names, *name);
@@ -277,7 +286,8 @@ Napi::Value ToJs(Napi::Env env, const Symbolized& s) {
   Napi::Object o = Napi::Object::New(env);
   auto strings = [&](const std::vector<std::string>& list) {
     Napi::Array a = Napi::Array::New(env, list.size());
-    for (size_t i = 0; i < list.size(); i++) a.Set(static_cast<uint32_t>(i), Napi::String::New(env, list[i]));
+    for (size_t i = 0; i < list.size(); i++)
+      a.Set(static_cast<uint32_t>(i), Napi::String::New(env, list[i]));
     return a;
   };
   auto int32s = [&](const std::vector<int32_t>& v) {
@@ -306,7 +316,8 @@ Napi::Value ToJs(Napi::Env env, const Symbolized& s) {
 
 // Validates (addresses: Float64Array, maps: string) and copies them out of
 // the JavaScript heap; false (with a TypeError thrown) on bad arguments.
-bool TakeArguments(const Napi::CallbackInfo& info, std::vector<double>* addresses, std::string* maps) {
+bool TakeArguments(const Napi::CallbackInfo& info, std::vector<double>* addresses,
+                   std::string* maps) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsTypedArray() ||
       info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
@@ -315,7 +326,8 @@ bool TakeArguments(const Napi::CallbackInfo& info, std::vector<double>* addresse
     return false;
   }
   if (info.Length() < 2 || !info[1].IsString()) {
-    Napi::TypeError::New(env, "Expected string (the text of /proc/self/maps) for maps but received another type")
+    Napi::TypeError::New(
+        env, "Expected string (the text of /proc/self/maps) for maps but received another type")
         .ThrowAsJavaScriptException();
     return false;
   }
@@ -442,10 +454,11 @@ Napi::Value JS_symbolizeAsync(const Napi::CallbackInfo& info) {
   napi_value promise, name;
   if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
       napi_create_string_utf8(env, "labelprof:symbolize", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, nullptr, nullptr, nullptr, SettleJob,
-                                      &job->done) != napi_ok) {
+      napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, nullptr, nullptr, nullptr,
+                                      SettleJob, &job->done) != napi_ok) {
     delete job;
-    Napi::Error::New(env, "labelprof: could not set up the symbolization").ThrowAsJavaScriptException();
+    Napi::Error::New(env, "labelprof: could not set up the symbolization")
+        .ThrowAsJavaScriptException();
     return env.Undefined();
   }
   // Registered after the threadsafe function's own: runs before it is freed.
@@ -476,7 +489,8 @@ Napi::Value JS__holdSymbolizer(const Napi::CallbackInfo& info) {
   static bool held = false;
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsBoolean()) {
-    Napi::TypeError::New(env, "Expected boolean for hold but received another type").ThrowAsJavaScriptException();
+    Napi::TypeError::New(env, "Expected boolean for hold but received another type")
+        .ThrowAsJavaScriptException();
     return env.Undefined();
   }
   bool hold = info[0].As<Napi::Boolean>().Value();

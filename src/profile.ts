@@ -35,14 +35,10 @@ let warnedDisplaced = false;
  * A chunk as the addon handed it over, made self-contained: label-set ids
  * resolved now, while they still name the sets they recorded (ids are reused
  * once their sets are gone and their samples assembled), and the native
- * frames symbolized against the mappings of now (src/native-symbols.ts),
- * synchronously.
+ * frames symbolized against the mappings of now (src/native-symbols.ts) on
+ * the addon's own thread: await `ready` before using the chunk, or call
+ * finishSync() (exit handlers).
  */
-export function chunkOfRaw(raw: RawProfile): PprofChunk {
-  return chunkOfRawDeferred(raw).finishSync();
-}
-
-/** The same, the native frames symbolized on the addon's own thread: await `ready` before using the chunk. */
 export function chunkOfRawDeferred(raw: RawProfile): DeferredChunk {
   if (raw.stats.displaced && !warnedDisplaced) {
     warnedDisplaced = true;
