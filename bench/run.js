@@ -311,7 +311,8 @@ async function main() {
   log(
     `bench: ${mode} run under Node ${probed.node} (${nodeBin}); ${opts.runs} run(s) per variant; ` +
       `AsyncContextFrame ${probed.asyncContextFrame ? 'on' : 'off'}; nativeFrames ${probed.nativeFrames.supported ? 'supported' : 'not supported'}; ` +
-      `@datadog/pprof ${probed.datadog.loaded ? probed.datadog.version : `not loadable (${probed.datadog.error})`}`,
+      `@datadog/pprof ${probed.datadog.loaded ? probed.datadog.version : `not loadable (${probed.datadog.error})`}; ` +
+      `@pyroscope/nodejs ${probed.pyroscope.loaded ? probed.pyroscope.version : `not loadable (${probed.pyroscope.error})`}`,
   );
 
   const unsupported = {};
@@ -319,6 +320,7 @@ async function main() {
     const v = variantById(id);
     if (v.nativeFrames && !probed.nativeFrames.supported) unsupported[id] = 'not supported by this build';
     if (v.profiler === 'datadog' && !probed.datadog.loaded) unsupported[id] = `@datadog/pprof does not load: ${probed.datadog.error}`;
+    if (v.profiler === 'pyroscope' && !probed.pyroscope.loaded) unsupported[id] = `@pyroscope/nodejs does not load: ${probed.pyroscope.error}`;
   }
   const active = opts.variants.filter((id) => unsupported[id] === undefined).map(variantById);
   const paramsOf = (w) => require(`./workloads/${w}`).params[mode];
@@ -388,6 +390,7 @@ async function main() {
       snapshot: Boolean(snapshot),
     },
     datadog: probed.datadog,
+    pyroscope: probed.pyroscope,
     nativeFrames: probed.nativeFrames,
     runs: opts.runs,
     foreignLimitCores: opts.foreignLimit,

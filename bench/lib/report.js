@@ -249,7 +249,9 @@ function renderMarkdown(summary) {
   s += meta.labelprof.snapshot ? ` (measured a copy taken at start: dist ${meta.labelprof.distSha256}, addon ${meta.labelprof.addonSha256})\n` : `; addon ${meta.labelprof.addon}\n`;
   s += `- Machine: ${meta.machine.cpuModel}, ${meta.machine.cores} cores, ${meta.machine.os}\n`;
   s += `- Node ${meta.node.version} (V8 ${meta.node.v8}), AsyncContextFrame ${meta.node.asyncContextFrame ? 'on' : 'off'}; runner on ${meta.runnerNode}; `;
-  s += `@datadog/pprof ${meta.datadog.loaded ? meta.datadog.version : 'not loadable'}; nativeFrames ${meta.nativeFrames.supported ? 'supported' : 'not supported by this build'}\n`;
+  s += `@datadog/pprof ${meta.datadog.loaded ? meta.datadog.version : 'not loadable'}; `;
+  if (meta.pyroscope) s += `@pyroscope/nodejs ${meta.pyroscope.loaded ? meta.pyroscope.version : 'not loadable'}; `;
+  s += `nativeFrames ${meta.nativeFrames.supported ? 'supported' : 'not supported by this build'}\n`;
   s += `- ${meta.runs} run(s) per variant, each a fresh process, variants interleaved round-robin; cells are median (min–max); Δ is against the same round's baseline\n`;
   if (busy) {
     const f = tables.foreignCores;
