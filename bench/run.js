@@ -7,7 +7,7 @@
 //
 //   node bench/run.js [--quick] [--runs N] [--node <path|major>] [--binding <file.node>]
 //                     [--long-runs N] [--long-seconds S] [--micro-runs N]
-//                     [--workloads cpu,http,async,deep-async,native|none] [--variants id,id] [--no-long] [--no-micro]
+//                     [--workloads cpu,http,http-fixed,async,deep-async,native|none] [--variants id,id] [--no-long] [--no-micro]
 //                     [--max-retries N] [--foreign-limit CORES] [--quiet-wait SECONDS] [--no-snapshot]
 //                     [--out file.json]
 //
@@ -26,7 +26,7 @@ const { resolveNode, snapshotLabelprof } = require('./lib/node-select');
 
 const BENCH_DIR = __dirname;
 const REPO_ROOT = path.join(BENCH_DIR, '..');
-const WORKLOADS = ['cpu', 'http', 'async', 'deep-async', 'native'];
+const WORKLOADS = ['cpu', 'http', 'http-fixed', 'async', 'deep-async', 'native'];
 const MICRO_MODES = [
   'call-plain',
   'call-als',
@@ -47,7 +47,7 @@ function usage(message) {
   process.stderr.write(
     'usage: node bench/run.js [--quick] [--runs N] [--node <path|major>] [--binding <file.node>]\n' +
       '                         [--long-runs N] [--long-seconds S] [--micro-runs N] [--no-long] [--no-micro]\n' +
-      '                         [--workloads cpu,http,async,deep-async,native|none] [--variants id,id,...] [--out <file.json>]\n' +
+      '                         [--workloads cpu,http,http-fixed,async,deep-async,native|none] [--variants id,id,...] [--out <file.json>]\n' +
       '                         [--max-retries N] [--foreign-limit CORES] [--quiet-wait SECONDS] [--no-snapshot]\n',
   );
   process.exit(message ? 2 : 0);
@@ -261,13 +261,13 @@ async function measure(ctx, workloadName, variant, params, label) {
     const what =
       res.type === 'result'
         ? kind === 'http'
-          ? `${Math.round(res.throughput)} req/s p99 ${res.latencyP99Millis} ms, ${Math.round(res.cpuMicrosPerRequest)} µs CPU/req`
+          ? `${Math.round(res.throughput)} req/s p50 ${res.latencyP50Millis} p99 ${res.latencyP99Millis} ms, ${Math.round(res.cpuMicrosPerRequest)} µs CPU/req`
           : `${Math.round(res.wallMillis)} ms wall, ${Math.round(res.cpuMillis)} ms CPU`
         : `${res.type}: ${String(res.message || res.reason).split('\n')[0]}`;
     const foreign = res.foreignCores ?? 0;
     const disturbed = res.type === 'result' && foreign > ctx.foreignLimit;
     log(
-      `  ${label} ${workloadName.padEnd(6)} ${variant.id.padEnd(14)} ${what}` +
+      `  ${label} ${workloadName.padEnd(10)} ${variant.id.padEnd(14)} ${what}` +
         (disturbed ? `  [other work on the machine: ${foreign.toFixed(2)} cores${attempt < ctx.maxRetries ? ', measuring again' : ''}]` : ''),
     );
     res.disturbed = disturbed;

@@ -1,7 +1,8 @@
 'use strict';
 // Summaries -> the markdown report printed on stdout (and pasted into
 // bench/README.md). Every cell is "median (min–max)" over runs unless it says
-// otherwise; Δ columns are the change against the same round's baseline.
+// otherwise; Δ columns are the change against the same round's baseline,
+// "median [95 % bootstrap interval of the median] (min…max)".
 
 function num(x, digits = 0) {
   if (x === undefined || x === null || !Number.isFinite(x)) return '–';
@@ -19,12 +20,19 @@ function signed(x, digits) {
   return (x >= 0 ? '+' : '−') + v.replace('-', '');
 }
 
-// A ratio to baseline as a signed percentage change.
+// A ratio to baseline as a signed percentage change, with the bootstrap
+// interval of its median in brackets when there is one.
 function delta(s, digits = 1) {
   if (!s) return '–';
   const p = (r) => signed((r - 1) * 100, digits);
   if (s.n === 1 || s.min === s.max) return `${p(s.median)} %`;
-  return `${p(s.median)} % (${p(s.min)}…${p(s.max)})`;
+  const interval = s.interval ? ` [${p(s.interval.low)}…${p(s.interval.high)}]` : '';
+  return `${p(s.median)} %${interval} (${p(s.min)}…${p(s.max)})`;
+}
+
+// Half the width of a ratio's interval, in percent of its median: "±x %".
+function halfWidthPercent(s) {
+  return s?.interval ? ((s.interval.high - s.interval.low) / 2 / s.median) * 100 : undefined;
 }
 
 function handlerCell(m) {
@@ -117,6 +125,37 @@ function httpTable(rows, variants) {
   );
 }
 
+// The fixed-rate HTTP mode: CPU per request and latency at the same request
+// rate for every variant; throughput is the rate, shown as a check.
+function fixedRateTable(rows, variants) {
+  const header = ['variant', 'req/s', 'CPU µs/req', 'Δ CPU/req [95 % interval] (range)', '±', 'p50 ms', 'Δ p50', 'p99 ms', 'Δ p99', 'peak RSS MB', 'samples', 'labelled', 'handler med / max ns', 'handler % CPU'];
+  return table(
+    header,
+    rows.map((r) => {
+      if (r.unsupported) return unsupportedRow(r, header.length);
+      const m = r.metrics;
+      const base = r.variant === 'baseline';
+      const hw = halfWidthPercent(m.cpuPerRequestRatio);
+      return [
+        nameOf(r, variants),
+        cell(m.throughput),
+        cell(m.cpuMicrosPerRequest),
+        base ? '' : delta(m.cpuPerRequestRatio),
+        base || hw === undefined ? '' : `±${hw.toFixed(1)} %`,
+        cell(m.latencyP50Millis, 1),
+        base ? '' : delta(m.latencyP50Ratio, 0),
+        cell(m.latencyP99Millis, 1),
+        base ? '' : delta(m.latencyP99Ratio, 0),
+        cell(m.maxRssMB),
+        cell(m.samples),
+        shareCell(m.labelledShare, 0),
+        handlerCell(m),
+        shareCell(m.handlerShareOfCpu),
+      ];
+    }),
+  );
+}
+
 function longTable(long, variants) {
   const header = ['variant', 'samples', 'labelled', 'stop+encode ms', 'longest block ms', 'profile KB', 'RSS growth under load MB', 'peak RSS MB', 'req/s', 'Δ throughput', 'p99 ms'];
   return table(
@@ -153,6 +192,15 @@ function microTable(micro) {
   );
 }
 
+// "no worse" when the interval of labelprof/peer reaches 1 or below.
+function verdictOfInterval(s) {
+  if (!s) return '–';
+  if (!s.interval) return s.median <= 1.005 ? 'no worse at the median' : 'worse at the median (one round: no interval)';
+  if (s.interval.high <= 1) return 'no worse (interval at or below ×1)';
+  if (s.interval.low <= 1) return `no difference resolved (interval contains ×1)`;
+  return `${((s.median - 1) * 100).toFixed(1)} % more (interval above ×1)`;
+}
+
 function row(tables, w, id) {
   return tables.workloads[w]?.rows.find((r) => r.variant === id && !r.unsupported && r.n > 0);
 }
@@ -172,13 +220,19 @@ function targets(summary) {
     out.push(`- **HTTP, 99 Hz with labels: ≤ 1 % throughput loss.** Measured ${delta(s)} throughput: ${verdict}.`);
   }
   const pair = (w, a, b) => tables.pairs?.find((p) => p.workload === w && p.a === a && p.b === b);
-  const ratioCell = (s) => (s ? `×${s.median.toFixed(2)} (${s.min.toFixed(2)}–${s.max.toFixed(2)})` : '–');
+  const ratioCell = (s) => {
+    if (!s) return '–';
+    const interval = s.interval ? ` [${s.interval.low.toFixed(2)}–${s.interval.high.toFixed(2)}]` : '';
+    return `×${s.median.toFixed(2)}${interval} (${s.min.toFixed(2)}–${s.max.toFixed(2)})`;
+  };
   const lines = [];
   for (const [lpId, ddId, rate] of [['lp-99-L', 'dd-99', '99 Hz'], ['lp-1k-L', 'dd-1k', '1 kHz']]) {
     for (const w of Object.keys(tables.workloads)) {
       const p = pair(w, lpId, ddId);
       if (!p) continue;
-      if (w === 'http') {
+      if (w === 'http-fixed') {
+        lines.push(`${w} ${rate}: labelprof/datadog CPU per request ${ratioCell(p.ratios.cpuMicrosPerRequest)}, p99 ${ratioCell(p.ratios.latencyP99Millis)} — ${verdictOfInterval(p.ratios.cpuMicrosPerRequest)}`);
+      } else if (w === 'http') {
         const t = p.ratios.throughput;
         const c = p.ratios.cpuMicrosPerRequest;
         const verdict =
@@ -203,9 +257,35 @@ function targets(summary) {
   }
   if (lines.length > 0) {
     out.push(
-      `- **No worse than @datadog/pprof at equal settings** (labels on both; paired per round, median (min–max) of labelprof's figure over the peer's; "no worse" at the median):`,
+      `- **No worse than @datadog/pprof at equal settings** (labels on both; paired per round, median [95 % bootstrap interval] (min–max) of labelprof's figure over the peer's; "no worse" at the median):`,
     );
     for (const l of lines) out.push(`  - ${l}`);
+  }
+  const pyLines = [];
+  for (const w of Object.keys(tables.workloads)) {
+    const p = pair(w, 'lp-99-L', 'py-99');
+    if (!p) continue;
+    const [k, what] =
+      w === 'http-fixed' ? ['cpuMicrosPerRequest', 'CPU per request'] : w === 'http' ? ['throughput', 'throughput'] : ['wallMillis', 'wall'];
+    const labelled = row(tables, w, 'py-99')?.metrics.labelledShare;
+    pyLines.push(
+      `${w}: labelprof/pyroscope ${what} ${ratioCell(p.ratios[k])}` +
+        (labelled ? `; @pyroscope/nodejs labelled ${(labelled.median * 100).toFixed(0)} % of its samples` : ''),
+    );
+  }
+  if (pyLines.length > 0) {
+    out.push(`- **Against @pyroscope/nodejs** (99 Hz, labels on both, paired per round; its labels cover the synchronous part of the wrapped function only):`);
+    for (const l of pyLines) out.push(`  - ${l}`);
+  }
+  const fixed = row(tables, 'http-fixed', 'lp-99-L');
+  if (fixed?.metrics.cpuPerRequestRatio) {
+    const s = fixed.metrics.cpuPerRequestRatio;
+    const hw = halfWidthPercent(s);
+    out.push(
+      `- **HTTP at a fixed rate, 99 Hz with labels: CPU per request** against no profiler ${delta(s)}` +
+        (hw !== undefined ? `: interval ±${hw.toFixed(1)} % over ${s.n} rounds (${hw < 2 ? 'narrower than ±2 %' : 'not yet narrower than ±2 %: more rounds needed'})` : '') +
+        '.',
+    );
   }
   const prop = pair('async', 'lp-labels-only', 'als');
   if (prop) {
@@ -252,7 +332,7 @@ function renderMarkdown(summary) {
   s += `@datadog/pprof ${meta.datadog.loaded ? meta.datadog.version : 'not loadable'}; `;
   if (meta.pyroscope) s += `@pyroscope/nodejs ${meta.pyroscope.loaded ? meta.pyroscope.version : 'not loadable'}; `;
   s += `nativeFrames ${meta.nativeFrames.supported ? 'supported' : 'not supported by this build'}\n`;
-  s += `- ${meta.runs} run(s) per variant, each a fresh process, variants interleaved round-robin; cells are median (min–max); Δ is against the same round's baseline\n`;
+  s += `- ${meta.runs} run(s) per variant, each a fresh process, variants interleaved round-robin; cells are median (min–max); Δ is against the same round's baseline, with the 95 % bootstrap interval of its median in brackets (percentile bootstrap over rounds, fixed seed)\n`;
   if (busy) {
     const f = tables.foreignCores;
     s += `- Other work on the machine (all CPU busy time minus the runner's and the measured process's): median ${f ? f.median.toFixed(2) : '?'} cores, max ${f ? f.max.toFixed(2) : '?'}; `;
@@ -264,7 +344,7 @@ function renderMarkdown(summary) {
   s += '\n';
   for (const [w, t] of Object.entries(tables.workloads)) {
     s += `### ${w}: ${t.description}\n\n`;
-    s += t.kind === 'http' ? httpTable(t.rows, meta.variants) : fixedTable(t.rows, meta.variants);
+    s += t.fixedRate ? fixedRateTable(t.rows, meta.variants) : t.kind === 'http' ? httpTable(t.rows, meta.variants) : fixedTable(t.rows, meta.variants);
     s += failedNote(t.rows);
     s += '\n';
   }

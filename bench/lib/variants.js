@@ -56,7 +56,17 @@ function variantById(id) {
   return v;
 }
 
+// Workloads that run only some variants. The fixed-rate HTTP mode is there
+// to resolve small overheads with many rounds: it runs the baseline, label
+// propagation alone, labelprof at 99 Hz (without and with labels, with native
+// frames) and the two labelled peers at 99 Hz.
+const WORKLOAD_VARIANTS = {
+  'http-fixed': ['baseline', 'als', 'lp-99', 'lp-99-L', 'lp-99-LN', 'dd-99', 'py-99'],
+};
+
 function appliesTo(variant, workload) {
+  const only = WORKLOAD_VARIANTS[workload];
+  if (only !== undefined && !only.includes(variant.id)) return false;
   return variant.workloads === undefined || variant.workloads.includes(workload);
 }
 
