@@ -403,6 +403,7 @@ async function main() {
     workloads: Object.fromEntries(
       opts.workloads.map((w) => [w, require(`./workloads/${w}`).describe(paramsOf(w))]),
     ),
+    params: Object.fromEntries(opts.workloads.map((w) => [w, paramsOf(w)])),
     variants: opts.variants.map(variantById),
     unsupported,
   };

@@ -156,6 +156,14 @@ function fixedRateTable(rows, variants) {
   );
 }
 
+// The fixed-rate figures hold only while the server keeps up with the rate.
+function saturationNote(rows, rate) {
+  if (rate === undefined) return '';
+  const behind = rows.filter((r) => !r.unsupported && r.metrics.throughput && r.metrics.throughput.min < 0.95 * rate);
+  if (behind.length === 0) return '';
+  return `\n⚠ Served less than 95 % of the ${rate} requests/s in some rounds (the server fell behind, so CPU per request is not at the same pace there): ${behind.map((r) => `${r.variant} (min ${num(r.metrics.throughput.min)} req/s)`).join(', ')}.\n`;
+}
+
 function longTable(long, variants) {
   const header = ['variant', 'samples', 'labelled', 'stop+encode ms', 'longest block ms', 'profile KB', 'RSS growth under load MB', 'peak RSS MB', 'req/s', 'Δ throughput', 'p99 ms'];
   return table(
@@ -346,6 +354,7 @@ function renderMarkdown(summary) {
     s += `### ${w}: ${t.description}\n\n`;
     s += t.fixedRate ? fixedRateTable(t.rows, meta.variants) : t.kind === 'http' ? httpTable(t.rows, meta.variants) : fixedTable(t.rows, meta.variants);
     s += failedNote(t.rows);
+    if (t.fixedRate) s += saturationNote(t.rows, meta.params?.[w]?.rate);
     s += '\n';
   }
   if (tables.long) {
@@ -364,4 +373,35 @@ function renderMarkdown(summary) {
   return s;
 }
 
-module.exports = { renderMarkdown };
+// How the 95 % interval of each variant's overhead narrows with rounds: the
+// report of the first k rounds of one run, for growing k (bench/report.js
+// --interval-by-rounds). `aggregateRounds(k)` returns the summary of rounds
+// 0..k-1. The figure is the CPU per request for the HTTP workloads (the
+// fixed-rate mode's figure), the wall time for fixed work.
+function intervalByRounds(workload, rounds, aggregateRounds) {
+  const steps = [...new Set([3, 5, 7, 10, 15, 20, 25, 30, 40, 50, rounds].filter((k) => k <= rounds))].sort((a, b) => a - b);
+  const summaries = steps.map((k) => aggregateRounds(k).tables);
+  const last = summaries[summaries.length - 1];
+  const t = last.workloads[workload];
+  if (!t) throw new RangeError(`Workload ${JSON.stringify(workload)} is not in this run; it has ${Object.keys(last.workloads).join(', ')}`);
+  const key = t.kind === 'http' ? ['cpuPerRequestRatio', 'cpuMicrosPerRequest', 'CPU per request'] : ['wallRatio', 'wallMillis', 'wall time'];
+  const variants = t.rows.filter((r) => r.variant !== 'baseline' && !r.unsupported).map((r) => r.variant);
+  const pairs = last.pairs.filter((p) => p.workload === workload);
+  const header = ['rounds', ...variants.map((v) => `${v} vs baseline`), ...pairs.map((p) => `${p.a} / ${p.b}`)];
+  const rows = steps.map((k, i) => {
+    const tab = summaries[i];
+    const rowOf = (v) => tab.workloads[workload].rows.find((r) => r.variant === v)?.metrics[key[0]];
+    const pairOf = (p) => tab.pairs.find((q) => q.workload === workload && q.a === p.a && q.b === p.b)?.ratios[key[1]];
+    const fmt = (s) => {
+      const hw = halfWidthPercent(s);
+      return s ? `${signed((s.median - 1) * 100, 1)} % ±${hw === undefined ? '–' : hw.toFixed(1)}` : '–';
+    };
+    return [String(k), ...variants.map((v) => fmt(rowOf(v))), ...pairs.map((p) => fmt(pairOf(p)))];
+  });
+  return (
+    `### ${workload}: ${key[2]}, change and half-width of its 95 % bootstrap interval, using the first k rounds\n\n` +
+    table(header, rows)
+  );
+}
+
+module.exports = { renderMarkdown, intervalByRounds };
