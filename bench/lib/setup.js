@@ -109,7 +109,7 @@ async function setupVariant(variant) {
     wrap = py.wrap;
     finish = async () => {
       const samples = py.sampleCount();
-      // Pyroscope's stop serializes, encodes and pushes in one call: stopMillis is all of it.
+      // Pyroscope's stop serializes, encodes and pushes in one call: no separate stop figure.
       const stop = await withBlockProbe(async () => {
         const buf = await py.stop();
         return { bytes: buf.length, buf };
