@@ -36,7 +36,7 @@ module.exports = {
   handle, // also served by bench/lib/continuous-server.js
   params: {
     full: { warmupSeconds: 1, seconds: 4, connections: 8 },
-    quick: { warmupSeconds: 0.3, seconds: 0.5, connections: 8 },
+    quick: { warmupSeconds: 0.3, seconds: 1, connections: 8 },
     long: { warmupSeconds: 1, seconds: 60, connections: 8 },
   },
   describe: (p) =>
