@@ -114,7 +114,7 @@ function parseArgs(argv) {
   if (o.runs === undefined) o.runs = o.quick ? 1 : 5;
   if (o.runs < 1) usage('--runs must be at least 1');
   if (o.longRuns === undefined) o.longRuns = o.quick ? 1 : 1;
-  if (o.quick && o.longSeconds === 60) o.longSeconds = 2;
+  if (o.quick && o.longSeconds === 60) o.longSeconds = 1;
   if (o.maxRetries === undefined) o.maxRetries = o.quick ? 0 : 2;
   if (o.quietWaitSeconds === undefined) o.quietWaitSeconds = o.quick ? 0 : 30;
   if (o.microRuns === undefined) o.microRuns = o.quick ? 1 : o.runs;
@@ -344,7 +344,7 @@ async function main() {
   const long = [];
   if (opts.long && opts.longRuns > 0 && opts.workloads.includes('http')) {
     const base = require('./workloads/http').params.long;
-    const params = { ...base, seconds: opts.longSeconds, warmupSeconds: opts.quick ? 0.3 : base.warmupSeconds };
+    const params = { ...base, seconds: opts.longSeconds, warmupSeconds: opts.quick ? 0 : base.warmupSeconds };
     const longActive = LONG_VARIANTS.filter((id) => opts.variants.includes(id) && !unsupported[id]).map(variantById);
     for (let round = 0; round < opts.longRuns; round++) {
       log(`bench: ${opts.longSeconds}-second profiles, round ${round + 1}/${opts.longRuns}`);

@@ -20,7 +20,7 @@ module.exports = {
   ROUTES: http.ROUTES,
   params: {
     full: { warmupSeconds: 1, seconds: 5, connections: 8, rate: 700 },
-    // --quick: no warm-up, and 1 s (autocannon counts its duration in whole seconds).
+    // --quick: no warm-up, 1 s (autocannon runs whole seconds).
     quick: { warmupSeconds: 0, seconds: 1, connections: 8, rate: 700 },
   },
   describe: (p) =>
