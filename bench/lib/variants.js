@@ -45,7 +45,7 @@ const VARIANTS = [
 
 // The 60-second profile on the HTTP workload (what continuous profilers
 // collect per upload): the baseline for memory, and the labelled profilers
-// at both rates (@pyroscope/nodejs at 99 Hz, its own rate).
+// at both rates (@pyroscope/nodejs at 99 Hz only).
 const LONG_VARIANTS = ['baseline', 'lp-99-L', 'dd-99', 'py-99', 'lp-1k-L', 'dd-1k'];
 
 function variantById(id) {
