@@ -3,13 +3,17 @@
 // Re-renders the markdown report of finished runs from their JSON:
 //   node bench/report.js bench/results/<file>.json
 //   node bench/report.js --readme <a.json> [<b.json> ...]
+//   node bench/report.js --interval-by-rounds <file.json> [workload]
 // --readme writes the reports into bench/README.md, between the
 // `<!-- RESULTS -->` and `<!-- /RESULTS -->` markers (headings one level
 // down), so the README's tables are always a rendering of committed JSON.
+// --interval-by-rounds shows how the 95 % intervals of one workload's
+// overheads (default http-fixed) narrow as rounds are added: how many rounds
+// a run needs to resolve a given difference.
 const fs = require('node:fs');
 const path = require('node:path');
 const { aggregate } = require('./lib/aggregate');
-const { renderMarkdown } = require('./lib/report');
+const { renderMarkdown, intervalByRounds } = require('./lib/report');
 
 function render(file) {
   const { meta, measurements, long, micro } = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -17,6 +21,17 @@ function render(file) {
 }
 
 const args = process.argv.slice(2);
+if (args[0] === '--interval-by-rounds') {
+  if (args.length < 2 || args.length > 3) {
+    process.stderr.write('usage: node bench/report.js --interval-by-rounds <results.json> [workload]\n');
+    process.exit(2);
+  }
+  const { meta, measurements } = JSON.parse(fs.readFileSync(args[1], 'utf8'));
+  const rounds = Math.max(...measurements.map((m) => m.round)) + 1;
+  const byRounds = (k) => aggregate({ meta, measurements: measurements.filter((m) => m.round < k), long: [], micro: [] });
+  process.stdout.write(intervalByRounds(args[2] ?? 'http-fixed', rounds, byRounds));
+  process.exit(0);
+}
 const readme = args[0] === '--readme';
 const files = readme ? args.slice(1) : args;
 if (files.length === 0 || (!readme && files.length !== 1)) {

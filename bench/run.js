@@ -7,7 +7,7 @@
 //
 //   node bench/run.js [--quick] [--runs N] [--node <path|major>] [--binding <file.node>]
 //                     [--long-runs N] [--long-seconds S] [--micro-runs N]
-//                     [--workloads cpu,http,async,deep-async,native|none] [--variants id,id] [--no-long] [--no-micro]
+//                     [--workloads cpu,http,http-fixed,async,deep-async,native|none] [--variants id,id] [--no-long] [--no-micro]
 //                     [--max-retries N] [--foreign-limit CORES] [--quiet-wait SECONDS] [--no-snapshot]
 //                     [--out file.json]
 //
@@ -26,7 +26,7 @@ const { resolveNode, snapshotLabelprof } = require('./lib/node-select');
 
 const BENCH_DIR = __dirname;
 const REPO_ROOT = path.join(BENCH_DIR, '..');
-const WORKLOADS = ['cpu', 'http', 'async', 'deep-async', 'native'];
+const WORKLOADS = ['cpu', 'http', 'http-fixed', 'async', 'deep-async', 'native'];
 const MICRO_MODES = [
   'call-plain',
   'call-als',
@@ -47,7 +47,7 @@ function usage(message) {
   process.stderr.write(
     'usage: node bench/run.js [--quick] [--runs N] [--node <path|major>] [--binding <file.node>]\n' +
       '                         [--long-runs N] [--long-seconds S] [--micro-runs N] [--no-long] [--no-micro]\n' +
-      '                         [--workloads cpu,http,async,deep-async,native|none] [--variants id,id,...] [--out <file.json>]\n' +
+      '                         [--workloads cpu,http,http-fixed,async,deep-async,native|none] [--variants id,id,...] [--out <file.json>]\n' +
       '                         [--max-retries N] [--foreign-limit CORES] [--quiet-wait SECONDS] [--no-snapshot]\n',
   );
   process.exit(message ? 2 : 0);
@@ -114,7 +114,7 @@ function parseArgs(argv) {
   if (o.runs === undefined) o.runs = o.quick ? 1 : 5;
   if (o.runs < 1) usage('--runs must be at least 1');
   if (o.longRuns === undefined) o.longRuns = o.quick ? 1 : 1;
-  if (o.quick && o.longSeconds === 60) o.longSeconds = 2;
+  if (o.quick && o.longSeconds === 60) o.longSeconds = 1;
   if (o.maxRetries === undefined) o.maxRetries = o.quick ? 0 : 2;
   if (o.quietWaitSeconds === undefined) o.quietWaitSeconds = o.quick ? 0 : 30;
   if (o.microRuns === undefined) o.microRuns = o.quick ? 1 : o.runs;
@@ -261,13 +261,13 @@ async function measure(ctx, workloadName, variant, params, label) {
     const what =
       res.type === 'result'
         ? kind === 'http'
-          ? `${Math.round(res.throughput)} req/s p99 ${res.latencyP99Millis} ms, ${Math.round(res.cpuMicrosPerRequest)} µs CPU/req`
+          ? `${Math.round(res.throughput)} req/s p50 ${res.latencyP50Millis} p99 ${res.latencyP99Millis} ms, ${Math.round(res.cpuMicrosPerRequest)} µs CPU/req`
           : `${Math.round(res.wallMillis)} ms wall, ${Math.round(res.cpuMillis)} ms CPU`
         : `${res.type}: ${String(res.message || res.reason).split('\n')[0]}`;
     const foreign = res.foreignCores ?? 0;
     const disturbed = res.type === 'result' && foreign > ctx.foreignLimit;
     log(
-      `  ${label} ${workloadName.padEnd(6)} ${variant.id.padEnd(14)} ${what}` +
+      `  ${label} ${workloadName.padEnd(10)} ${variant.id.padEnd(14)} ${what}` +
         (disturbed ? `  [other work on the machine: ${foreign.toFixed(2)} cores${attempt < ctx.maxRetries ? ', measuring again' : ''}]` : ''),
     );
     res.disturbed = disturbed;
@@ -311,7 +311,8 @@ async function main() {
   log(
     `bench: ${mode} run under Node ${probed.node} (${nodeBin}); ${opts.runs} run(s) per variant; ` +
       `AsyncContextFrame ${probed.asyncContextFrame ? 'on' : 'off'}; nativeFrames ${probed.nativeFrames.supported ? 'supported' : 'not supported'}; ` +
-      `@datadog/pprof ${probed.datadog.loaded ? probed.datadog.version : `not loadable (${probed.datadog.error})`}`,
+      `@datadog/pprof ${probed.datadog.loaded ? probed.datadog.version : `not loadable (${probed.datadog.error})`}; ` +
+      `@pyroscope/nodejs ${probed.pyroscope.loaded ? probed.pyroscope.version : `not loadable (${probed.pyroscope.error})`}`,
   );
 
   const unsupported = {};
@@ -319,6 +320,7 @@ async function main() {
     const v = variantById(id);
     if (v.nativeFrames && !probed.nativeFrames.supported) unsupported[id] = 'not supported by this build';
     if (v.profiler === 'datadog' && !probed.datadog.loaded) unsupported[id] = `@datadog/pprof does not load: ${probed.datadog.error}`;
+    if (v.profiler === 'pyroscope' && !probed.pyroscope.loaded) unsupported[id] = `@pyroscope/nodejs does not load: ${probed.pyroscope.error}`;
   }
   const active = opts.variants.filter((id) => unsupported[id] === undefined).map(variantById);
   const paramsOf = (w) => require(`./workloads/${w}`).params[mode];
@@ -342,7 +344,7 @@ async function main() {
   const long = [];
   if (opts.long && opts.longRuns > 0 && opts.workloads.includes('http')) {
     const base = require('./workloads/http').params.long;
-    const params = { ...base, seconds: opts.longSeconds, warmupSeconds: opts.quick ? 0.3 : base.warmupSeconds };
+    const params = { ...base, seconds: opts.longSeconds, warmupSeconds: opts.quick ? 0 : base.warmupSeconds };
     const longActive = LONG_VARIANTS.filter((id) => opts.variants.includes(id) && !unsupported[id]).map(variantById);
     for (let round = 0; round < opts.longRuns; round++) {
       log(`bench: ${opts.longSeconds}-second profiles, round ${round + 1}/${opts.longRuns}`);
@@ -388,6 +390,7 @@ async function main() {
       snapshot: Boolean(snapshot),
     },
     datadog: probed.datadog,
+    pyroscope: probed.pyroscope,
     nativeFrames: probed.nativeFrames,
     runs: opts.runs,
     foreignLimitCores: opts.foreignLimit,
@@ -400,6 +403,7 @@ async function main() {
     workloads: Object.fromEntries(
       opts.workloads.map((w) => [w, require(`./workloads/${w}`).describe(paramsOf(w))]),
     ),
+    params: Object.fromEntries(opts.workloads.map((w) => [w, paramsOf(w)])),
     variants: opts.variants.map(variantById),
     unsupported,
   };

@@ -1,8 +1,9 @@
 'use strict';
 // Raw measurements -> per-workload, per-variant summaries (median, min, max),
 // with each variant's overhead as a ratio to the baseline of the same round
-// (the baseline measured in the same pass of the round-robin).
-const { summarize } = require('./stats');
+// (the baseline measured in the same pass of the round-robin). Ratios also
+// get a 95 % bootstrap interval of their median over rounds (lib/stats.js).
+const { summarize, summarizeWithInterval } = require('./stats');
 const { appliesTo } = require('./variants');
 
 const MB = 1024 * 1024;
@@ -44,6 +45,7 @@ function metricsOf(m, base, kind) {
     });
     if (base) {
       out.throughputRatio = m.throughput / base.throughput;
+      out.latencyP50Ratio = m.latencyP50Millis / base.latencyP50Millis;
       out.latencyP99Ratio = m.latencyP99Millis / base.latencyP99Millis;
       out.cpuPerRequestRatio = m.cpuMicrosPerRequest / base.cpuMicrosPerRequest;
     }
@@ -73,7 +75,8 @@ function summarizeRows(list, variants, unsupported, kindOf) {
     const metrics = {};
     const keys = new Set(per.flatMap((p) => Object.keys(p)));
     for (const k of keys) {
-      const s = summarize(per.map((p) => p[k]));
+      const values = per.map((p) => p[k]);
+      const s = k.endsWith('Ratio') ? summarizeWithInterval(values) : summarize(values);
       if (s) metrics[k] = s;
     }
     rows.push({
@@ -91,10 +94,12 @@ function summarizeRows(list, variants, unsupported, kindOf) {
 }
 
 // Paired comparisons: variant a against variant b measured in the same round
-// (median and min–max over rounds of a/b). Less noisy than comparing two
-// baseline-relative medians, since both sides share the round.
+// (median, min–max and 95 % bootstrap interval over rounds of a/b). Less
+// noisy than comparing two baseline-relative medians, since both sides share
+// the round.
 const PAIRS = [
   ['lp-99-L', 'dd-99'],
+  ['lp-99-L', 'py-99'],
   ['lp-1k-L', 'dd-1k'],
   ['lp-labels-only', 'als'],
   ['lp-99-L', 'lp-99'],
@@ -106,7 +111,12 @@ const PAIRS = [
 function pairs(measurements, workloads) {
   const out = [];
   for (const w of workloads) {
-    const keys = w === 'http' ? ['throughput', 'cpuMicrosPerRequest', 'latencyP99Millis'] : ['wallMillis', 'cpuMillis'];
+    const keys =
+      w === 'http-fixed'
+        ? ['cpuMicrosPerRequest', 'latencyP50Millis', 'latencyP99Millis']
+        : kindOf(w) === 'http'
+          ? ['throughput', 'cpuMicrosPerRequest', 'latencyP99Millis']
+          : ['wallMillis', 'cpuMillis'];
     for (const [a, b] of PAIRS) {
       const ratios = Object.fromEntries(keys.map((k) => [k, []]));
       for (const ma of measurements.filter((m) => m.workload === w && m.variant === a && ok(m))) {
@@ -115,18 +125,24 @@ function pairs(measurements, workloads) {
         for (const k of keys) ratios[k].push(ma[k] / mb[k]);
       }
       if (ratios[keys[0]].length === 0) continue;
-      out.push({ workload: w, a, b, ratios: Object.fromEntries(keys.map((k) => [k, summarize(ratios[k])])) });
+      out.push({ workload: w, a, b, ratios: Object.fromEntries(keys.map((k) => [k, summarizeWithInterval(ratios[k])])) });
     }
   }
   return out;
 }
 
+// How a workload is measured: 'http' (a server under load: the fixed-rate
+// mode too) or 'fixed' (fixed work, wall and CPU time).
+function kindOf(w) {
+  return w === 'http' || w === 'http-fixed' ? 'http' : 'fixed';
+}
+
 function aggregate({ meta, measurements, long, micro }) {
-  const kindOf = (w) => (w === 'http' ? 'http' : 'fixed');
   const tables = { workloads: {}, long: null, micro: null };
   for (const w of Object.keys(meta.workloads)) {
     tables.workloads[w] = {
       kind: kindOf(w),
+      fixedRate: w === 'http-fixed',
       description: meta.workloads[w],
       rows: summarizeRows(
         measurements.filter((m) => m.workload === w),

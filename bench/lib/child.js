@@ -16,7 +16,7 @@ function onMessage(fn) {
 async function main() {
   const job = JSON.parse(process.env.BENCH_JOB);
   const workload = require(`../workloads/${job.workload}`);
-  const setup = setupVariant(job.variant);
+  const setup = await setupVariant(job.variant);
   if (setup.unsupported) {
     await send({ type: 'unsupported', reason: setup.unsupported });
     process.exit(0);

@@ -12,11 +12,13 @@ const IDLE = new Set(['(idle)', '(program)', '(root)']);
 function labelledShare(gzipped) {
   const p = Profile.decode(zlib.gunzipSync(gzipped));
   const str = (i) => p.stringTable.strings[Number(i)];
-  const fnName = new Map(p.function.map((f) => [Number(f.id), str(f.name)]));
+  // @pyroscope/nodejs renames functions to "file:name:line", pseudo-frames included.
+  const bare = (name) => /^[^:]*:(\([^)]*\)):\d+$/.exec(name)?.[1] ?? name;
+  const fnName = new Map(p.function.map((f) => [Number(f.id), bare(str(f.name))]));
   const leafName = new Map(
     p.location.map((l) => [Number(l.id), l.line.length > 0 ? fnName.get(Number(l.line[0].functionId)) : '']),
   );
-  // The first sample type counts samples in labelprof ("samples"), @datadog/pprof ("sample").
+  // The first sample type counts samples in labelprof and @pyroscope/nodejs ("samples"), @datadog/pprof ("sample").
   let total = 0;
   let labelled = 0;
   for (const s of p.sample) {

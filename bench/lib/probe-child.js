@@ -1,7 +1,8 @@
 'use strict';
 // Run once per suite in a fresh process under the Node being measured: its
 // version, whether AsyncLocalStorage is backed by AsyncContextFrame, whether
-// this labelprof build accepts nativeFrames, and whether @datadog/pprof loads.
+// this labelprof build accepts nativeFrames, and whether @datadog/pprof and
+// @pyroscope/nodejs load.
 const os = require('node:os');
 const { AsyncLocalStorage, AsyncResource } = require('node:async_hooks');
 
@@ -35,6 +36,17 @@ function datadog() {
   }
 }
 
+// @pyroscope/nodejs loads its own copy of @datadog/pprof (a native addon).
+function pyroscope() {
+  try {
+    const { pyroscopeVersion } = require('./pyroscope');
+    require('@pyroscope/nodejs');
+    return { loaded: true, version: pyroscopeVersion() };
+  } catch (err) {
+    return { loaded: false, error: String(err.message).split('\n')[0] };
+  }
+}
+
 const result = {
   type: 'result',
   node: process.version,
@@ -42,6 +54,7 @@ const result = {
   asyncContextFrame: asyncContextFrame(),
   nativeFrames: nativeFrames(),
   datadog: datadog(),
+  pyroscope: pyroscope(),
   loadavg: os.loadavg(),
 };
 process.send(result, () => process.exit(0));

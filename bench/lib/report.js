@@ -1,7 +1,8 @@
 'use strict';
 // Summaries -> the markdown report printed on stdout (and pasted into
 // bench/README.md). Every cell is "median (min–max)" over runs unless it says
-// otherwise; Δ columns are the change against the same round's baseline.
+// otherwise; Δ columns are the change against the same round's baseline,
+// "median [95 % bootstrap interval of the median] (min…max)".
 
 function num(x, digits = 0) {
   if (x === undefined || x === null || !Number.isFinite(x)) return '–';
@@ -19,12 +20,19 @@ function signed(x, digits) {
   return (x >= 0 ? '+' : '−') + v.replace('-', '');
 }
 
-// A ratio to baseline as a signed percentage change.
+// A ratio to baseline as a signed percentage change, with the bootstrap
+// interval of its median in brackets when there is one.
 function delta(s, digits = 1) {
   if (!s) return '–';
   const p = (r) => signed((r - 1) * 100, digits);
   if (s.n === 1 || s.min === s.max) return `${p(s.median)} %`;
-  return `${p(s.median)} % (${p(s.min)}…${p(s.max)})`;
+  const interval = s.interval ? ` [${p(s.interval.low)}…${p(s.interval.high)}]` : '';
+  return `${p(s.median)} %${interval} (${p(s.min)}…${p(s.max)})`;
+}
+
+// Half the width of a ratio's interval, in percent of its median: "±x %".
+function halfWidthPercent(s) {
+  return s?.interval ? ((s.interval.high - s.interval.low) / 2 / s.median) * 100 : undefined;
 }
 
 function handlerCell(m) {
@@ -117,6 +125,45 @@ function httpTable(rows, variants) {
   );
 }
 
+// The fixed-rate HTTP mode: CPU per request and latency at the same request
+// rate for every variant; throughput is the rate, shown as a check.
+function fixedRateTable(rows, variants) {
+  const header = ['variant', 'req/s', 'CPU µs/req', 'Δ CPU/req [95 % interval] (range)', '±', 'p50 ms', 'Δ p50', 'p99 ms', 'Δ p99', 'peak RSS MB', 'samples', 'labelled', 'handler med / max ns', 'handler % CPU'];
+  return table(
+    header,
+    rows.map((r) => {
+      if (r.unsupported) return unsupportedRow(r, header.length);
+      const m = r.metrics;
+      const base = r.variant === 'baseline';
+      const hw = halfWidthPercent(m.cpuPerRequestRatio);
+      return [
+        nameOf(r, variants),
+        cell(m.throughput),
+        cell(m.cpuMicrosPerRequest),
+        base ? '' : delta(m.cpuPerRequestRatio),
+        base || hw === undefined ? '' : `±${hw.toFixed(1)} %`,
+        cell(m.latencyP50Millis, 1),
+        base ? '' : delta(m.latencyP50Ratio, 0),
+        cell(m.latencyP99Millis, 1),
+        base ? '' : delta(m.latencyP99Ratio, 0),
+        cell(m.maxRssMB),
+        cell(m.samples),
+        shareCell(m.labelledShare, 0),
+        handlerCell(m),
+        shareCell(m.handlerShareOfCpu),
+      ];
+    }),
+  );
+}
+
+// The fixed-rate figures hold only while the server keeps up with the rate.
+function saturationNote(rows, rate) {
+  if (rate === undefined) return '';
+  const behind = rows.filter((r) => !r.unsupported && r.metrics.throughput && r.metrics.throughput.min < 0.95 * rate);
+  if (behind.length === 0) return '';
+  return `\n⚠ Served less than 95 % of the ${rate} requests/s in some rounds (the server fell behind, so CPU per request is not at the same pace there): ${behind.map((r) => `${r.variant} (min ${num(r.metrics.throughput.min)} req/s)`).join(', ')}.\n`;
+}
+
 function longTable(long, variants) {
   const header = ['variant', 'samples', 'labelled', 'stop+encode ms', 'longest block ms', 'profile KB', 'RSS growth under load MB', 'peak RSS MB', 'req/s', 'Δ throughput', 'p99 ms'];
   return table(
@@ -153,6 +200,15 @@ function microTable(micro) {
   );
 }
 
+// "no worse" when the interval of labelprof/peer reaches 1 or below.
+function verdictOfInterval(s) {
+  if (!s) return '–';
+  if (!s.interval) return s.median <= 1.005 ? 'no worse at the median' : 'worse at the median (one round: no interval)';
+  if (s.interval.high <= 1) return 'no worse (interval at or below ×1)';
+  if (s.interval.low <= 1) return `no difference resolved (interval contains ×1)`;
+  return `${((s.median - 1) * 100).toFixed(1)} % more (interval above ×1)`;
+}
+
 function row(tables, w, id) {
   return tables.workloads[w]?.rows.find((r) => r.variant === id && !r.unsupported && r.n > 0);
 }
@@ -172,13 +228,19 @@ function targets(summary) {
     out.push(`- **HTTP, 99 Hz with labels: ≤ 1 % throughput loss.** Measured ${delta(s)} throughput: ${verdict}.`);
   }
   const pair = (w, a, b) => tables.pairs?.find((p) => p.workload === w && p.a === a && p.b === b);
-  const ratioCell = (s) => (s ? `×${s.median.toFixed(2)} (${s.min.toFixed(2)}–${s.max.toFixed(2)})` : '–');
+  const ratioCell = (s) => {
+    if (!s) return '–';
+    const interval = s.interval ? ` [${s.interval.low.toFixed(2)}–${s.interval.high.toFixed(2)}]` : '';
+    return `×${s.median.toFixed(2)}${interval} (${s.min.toFixed(2)}–${s.max.toFixed(2)})`;
+  };
   const lines = [];
   for (const [lpId, ddId, rate] of [['lp-99-L', 'dd-99', '99 Hz'], ['lp-1k-L', 'dd-1k', '1 kHz']]) {
     for (const w of Object.keys(tables.workloads)) {
       const p = pair(w, lpId, ddId);
       if (!p) continue;
-      if (w === 'http') {
+      if (w === 'http-fixed') {
+        lines.push(`${w} ${rate}: labelprof/datadog CPU per request ${ratioCell(p.ratios.cpuMicrosPerRequest)}, p99 ${ratioCell(p.ratios.latencyP99Millis)} — ${verdictOfInterval(p.ratios.cpuMicrosPerRequest)}`);
+      } else if (w === 'http') {
         const t = p.ratios.throughput;
         const c = p.ratios.cpuMicrosPerRequest;
         const verdict =
@@ -203,9 +265,35 @@ function targets(summary) {
   }
   if (lines.length > 0) {
     out.push(
-      `- **No worse than @datadog/pprof at equal settings** (labels on both; paired per round, median (min–max) of labelprof's figure over the peer's; "no worse" at the median):`,
+      `- **No worse than @datadog/pprof at equal settings** (labels on both; paired per round, median [95 % bootstrap interval] (min–max) of labelprof's figure over the peer's; "no worse" at the median):`,
     );
     for (const l of lines) out.push(`  - ${l}`);
+  }
+  const pyLines = [];
+  for (const w of Object.keys(tables.workloads)) {
+    const p = pair(w, 'lp-99-L', 'py-99');
+    if (!p) continue;
+    const [k, what] =
+      w === 'http-fixed' ? ['cpuMicrosPerRequest', 'CPU per request'] : w === 'http' ? ['throughput', 'throughput'] : ['wallMillis', 'wall'];
+    const labelled = row(tables, w, 'py-99')?.metrics.labelledShare;
+    pyLines.push(
+      `${w}: labelprof/pyroscope ${what} ${ratioCell(p.ratios[k])}` +
+        (labelled ? `; @pyroscope/nodejs labelled ${(labelled.median * 100).toFixed(0)} % of its samples` : ''),
+    );
+  }
+  if (pyLines.length > 0) {
+    out.push(`- **Against @pyroscope/nodejs** (99 Hz, labels on both, paired per round; its labels cover the synchronous part of the wrapped function only):`);
+    for (const l of pyLines) out.push(`  - ${l}`);
+  }
+  const fixed = row(tables, 'http-fixed', 'lp-99-L');
+  if (fixed?.metrics.cpuPerRequestRatio) {
+    const s = fixed.metrics.cpuPerRequestRatio;
+    const hw = halfWidthPercent(s);
+    out.push(
+      `- **HTTP at a fixed rate, 99 Hz with labels: CPU per request** against no profiler ${delta(s)}` +
+        (hw !== undefined ? `: interval ±${hw.toFixed(1)} % over ${s.n} rounds (${hw < 2 ? 'narrower than ±2 %' : 'not yet narrower than ±2 %: more rounds needed'})` : '') +
+        '.',
+    );
   }
   const prop = pair('async', 'lp-labels-only', 'als');
   if (prop) {
@@ -249,8 +337,10 @@ function renderMarkdown(summary) {
   s += meta.labelprof.snapshot ? ` (measured a copy taken at start: dist ${meta.labelprof.distSha256}, addon ${meta.labelprof.addonSha256})\n` : `; addon ${meta.labelprof.addon}\n`;
   s += `- Machine: ${meta.machine.cpuModel}, ${meta.machine.cores} cores, ${meta.machine.os}\n`;
   s += `- Node ${meta.node.version} (V8 ${meta.node.v8}), AsyncContextFrame ${meta.node.asyncContextFrame ? 'on' : 'off'}; runner on ${meta.runnerNode}; `;
-  s += `@datadog/pprof ${meta.datadog.loaded ? meta.datadog.version : 'not loadable'}; nativeFrames ${meta.nativeFrames.supported ? 'supported' : 'not supported by this build'}\n`;
-  s += `- ${meta.runs} run(s) per variant, each a fresh process, variants interleaved round-robin; cells are median (min–max); Δ is against the same round's baseline\n`;
+  s += `@datadog/pprof ${meta.datadog.loaded ? meta.datadog.version : 'not loadable'}; `;
+  if (meta.pyroscope) s += `@pyroscope/nodejs ${meta.pyroscope.loaded ? meta.pyroscope.version : 'not loadable'}; `;
+  s += `nativeFrames ${meta.nativeFrames.supported ? 'supported' : 'not supported by this build'}\n`;
+  s += `- ${meta.runs} run(s) per variant, each a fresh process, variants interleaved round-robin; cells are median (min–max); Δ is against the same round's baseline, with the 95 % bootstrap interval of its median in brackets (percentile bootstrap over rounds, fixed seed)\n`;
   if (busy) {
     const f = tables.foreignCores;
     s += `- Other work on the machine (all CPU busy time minus the runner's and the measured process's): median ${f ? f.median.toFixed(2) : '?'} cores, max ${f ? f.max.toFixed(2) : '?'}; `;
@@ -262,8 +352,9 @@ function renderMarkdown(summary) {
   s += '\n';
   for (const [w, t] of Object.entries(tables.workloads)) {
     s += `### ${w}: ${t.description}\n\n`;
-    s += t.kind === 'http' ? httpTable(t.rows, meta.variants) : fixedTable(t.rows, meta.variants);
+    s += t.fixedRate ? fixedRateTable(t.rows, meta.variants) : t.kind === 'http' ? httpTable(t.rows, meta.variants) : fixedTable(t.rows, meta.variants);
     s += failedNote(t.rows);
+    if (t.fixedRate) s += saturationNote(t.rows, meta.params?.[w]?.rate);
     s += '\n';
   }
   if (tables.long) {
@@ -282,4 +373,35 @@ function renderMarkdown(summary) {
   return s;
 }
 
-module.exports = { renderMarkdown };
+// How the 95 % interval of each variant's overhead narrows with rounds: the
+// report of the first k rounds of one run, for growing k (bench/report.js
+// --interval-by-rounds). `aggregateRounds(k)` returns the summary of rounds
+// 0..k-1. The figure is the CPU per request for the HTTP workloads (the
+// fixed-rate mode's figure), the wall time for fixed work.
+function intervalByRounds(workload, rounds, aggregateRounds) {
+  const steps = [...new Set([3, 5, 7, 10, 15, 20, 25, 30, 40, 50, rounds].filter((k) => k <= rounds))].sort((a, b) => a - b);
+  const summaries = steps.map((k) => aggregateRounds(k).tables);
+  const last = summaries[summaries.length - 1];
+  const t = last.workloads[workload];
+  if (!t) throw new RangeError(`Workload ${JSON.stringify(workload)} is not in this run; it has ${Object.keys(last.workloads).join(', ')}`);
+  const key = t.kind === 'http' ? ['cpuPerRequestRatio', 'cpuMicrosPerRequest', 'CPU per request'] : ['wallRatio', 'wallMillis', 'wall time'];
+  const variants = t.rows.filter((r) => r.variant !== 'baseline' && !r.unsupported).map((r) => r.variant);
+  const pairs = last.pairs.filter((p) => p.workload === workload);
+  const header = ['rounds', ...variants.map((v) => `${v} vs baseline`), ...pairs.map((p) => `${p.a} / ${p.b}`)];
+  const rows = steps.map((k, i) => {
+    const tab = summaries[i];
+    const rowOf = (v) => tab.workloads[workload].rows.find((r) => r.variant === v)?.metrics[key[0]];
+    const pairOf = (p) => tab.pairs.find((q) => q.workload === workload && q.a === p.a && q.b === p.b)?.ratios[key[1]];
+    const fmt = (s) => {
+      const hw = halfWidthPercent(s);
+      return s ? `${signed((s.median - 1) * 100, 1)} % ±${hw === undefined ? '–' : hw.toFixed(1)}` : '–';
+    };
+    return [String(k), ...variants.map((v) => fmt(rowOf(v))), ...pairs.map((p) => fmt(pairOf(p)))];
+  });
+  return (
+    `### ${workload}: ${key[2]}, change and half-width of its 95 % bootstrap interval, using the first k rounds\n\n` +
+    table(header, rows)
+  );
+}
+
+module.exports = { renderMarkdown, intervalByRounds };

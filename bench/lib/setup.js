@@ -17,7 +17,8 @@ function labelprof() {
 }
 
 // Returns { unsupported: reason } when this build cannot run the variant.
-function setupVariant(variant) {
+// Asynchronous for @pyroscope/nodejs, whose local ingest server must listen first.
+async function setupVariant(variant) {
   const t0 = performance.now();
   let wrap = plain;
   if (variant.labels === 'als') {
@@ -101,6 +102,24 @@ function setupVariant(variant) {
         profileBuffer: stop.result.buf,
         samples,
         useCPED: dd.useCPED,
+      };
+    };
+  } else if (variant.profiler === 'pyroscope') {
+    const py = await require('./pyroscope').startPyroscope(variant.intervalMicros);
+    wrap = py.wrap;
+    finish = async () => {
+      const samples = py.sampleCount();
+      // Pyroscope's stop serializes, encodes and pushes in one call: no separate stop figure.
+      const stop = await withBlockProbe(async () => {
+        const buf = await py.stop();
+        return { bytes: buf.length, buf };
+      });
+      return {
+        stopEncodeMillis: stop.elapsedMillis,
+        maxBlockMillis: stop.maxBlockMillis,
+        profileBytes: stop.result.bytes,
+        profileBuffer: stop.result.buf,
+        samples,
       };
     };
   } else if (variant.profiler === 'inspector') {

@@ -7,6 +7,7 @@
 //           'als'       AsyncLocalStorage.run(labels, fn), no profiler
 //           'labelprof' labelprof.withLabels(labels, fn)
 //           'datadog'   the tracer-style context wiring of @datadog/pprof (lib/datadog.js)
+//           'pyroscope' Pyroscope.wrapWithLabels (lib/pyroscope.js)
 //
 //   server: 'express'   (HTTP only) the handler is mounted on an Express app
 //   otel:   'sdk'       (HTTP only) the OpenTelemetry SDK with the http and express
@@ -31,6 +32,7 @@ const VARIANTS = [
   { id: 'lp-1k-LN', name: 'labelprof 1 kHz + labels + native', profiler: 'labelprof', intervalMicros: KHZ_MICROS, labels: 'labelprof', nativeFrames: true },
   { id: 'dd-99', name: '@datadog/pprof 99 Hz + contexts + CPU', profiler: 'datadog', intervalMicros: HZ99_MICROS, labels: 'datadog' },
   { id: 'dd-1k', name: '@datadog/pprof 1 kHz + contexts + CPU', profiler: 'datadog', intervalMicros: KHZ_MICROS, labels: 'datadog' },
+  { id: 'py-99', name: '@pyroscope/nodejs 99 Hz + labels', profiler: 'pyroscope', intervalMicros: HZ99_MICROS, labels: 'pyroscope' },
   { id: 'insp-99', name: 'inspector 99 Hz', profiler: 'inspector', intervalMicros: HZ99_MICROS, labels: 'none' },
   { id: 'insp-1k', name: 'inspector 1 kHz', profiler: 'inspector', intervalMicros: KHZ_MICROS, labels: 'none' },
   // OpenTelemetry (issue 11): what the SDK costs, and what labelprof/otel adds
@@ -42,9 +44,9 @@ const VARIANTS = [
 ];
 
 // The 60-second profile on the HTTP workload (what continuous profilers
-// collect per upload): the baseline for memory, and both labelled profilers
-// at both rates.
-const LONG_VARIANTS = ['baseline', 'lp-99-L', 'dd-99', 'lp-1k-L', 'dd-1k'];
+// collect per upload): the baseline for memory, and the labelled profilers
+// at both rates (@pyroscope/nodejs at 99 Hz only).
+const LONG_VARIANTS = ['baseline', 'lp-99-L', 'dd-99', 'py-99', 'lp-1k-L', 'dd-1k'];
 
 function variantById(id) {
   const v = VARIANTS.find((x) => x.id === id);
@@ -54,7 +56,17 @@ function variantById(id) {
   return v;
 }
 
+// Workloads that run only some variants. The fixed-rate HTTP mode is there
+// to resolve small overheads with many rounds: it runs the baseline, label
+// propagation alone, labelprof at 99 Hz (without and with labels, with native
+// frames) and the two labelled peers at 99 Hz.
+const WORKLOAD_VARIANTS = {
+  'http-fixed': ['baseline', 'als', 'lp-99', 'lp-99-L', 'lp-99-LN', 'dd-99', 'py-99'],
+};
+
 function appliesTo(variant, workload) {
+  const only = WORKLOAD_VARIANTS[workload];
+  if (only !== undefined && !only.includes(variant.id)) return false;
   return variant.workloads === undefined || variant.workloads.includes(workload);
 }
 
