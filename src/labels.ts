@@ -2,8 +2,8 @@
 //   withLabels ~ pprof.Do, setLabels ~ SetGoroutineLabels,
 //   getLabels ~ ForLabels, getLabel ~ Label.
 import { invalidType, invalidValue } from './errors';
-import { currentSet, enterWith, runWith } from './label-context';
-import { checkLabels, intern, mergedSet, type Labels } from './label-sets';
+import { currentSet, enterWith, runInStore, runWith, storeToEnter } from './label-context';
+import { checkLabels, intern, mergedSet, type Labels, type LabelSet } from './label-sets';
 
 export type { Labels } from './label-sets';
 export { MAX_LABEL_SETS } from './label-sets';
@@ -14,11 +14,19 @@ export { MAX_LABEL_SETS } from './label-sets';
  * The labels follow every continuation created inside `fn`.
  */
 export function withLabels<T>(labels: Record<string, string>, fn: () => T): T {
+  // Two calls and nothing else: the bytecode here and in runInStore is what
+  // TurboFan must inline to inline `fn` into the caller (label-context.ts,
+  // "entering a set"). Everything else is in storeForLabels.
+  return runInStore(storeForLabels(labels, fn), fn);
+}
+
+/** withLabels' work before `fn` runs: validation, merge, lookup. */
+function storeForLabels(labels: Record<string, string>, fn: unknown): LabelSet {
   if (typeof fn !== 'function') {
     checkLabels('labels', labels);
     throw invalidType('fn', 'a function', fn);
   }
-  return runWith(mergedSet(currentSet(), labels), fn);
+  return storeToEnter(mergedSet(currentSet(), labels));
 }
 
 /**
