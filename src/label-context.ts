@@ -81,15 +81,16 @@ export function currentSet(): LabelSet {
 
 /**
  * The store to run under so that `set` gets a scope of its own: `set`
- * itself, or its twin when `set` is the current store already
- * (AsyncLocalStorage.run with the store it already holds makes no new scope,
- * so a setLabels inside would leak out to the caller). Decides the label
- * source on first use and notes that labels are in use.
+ * itself, or its twin when `set` is the current one (`current`, from
+ * currentSet()) already: AsyncLocalStorage.run with the store it already
+ * holds makes no new scope, so a setLabels inside would leak out to the
+ * caller. Decides the label source on first use and notes that labels are
+ * in use.
  */
-export function storeToEnter(set: LabelSet): LabelSet {
+export function storeToEnter(set: LabelSet, current: LabelSet): LabelSet {
   if (source === undefined) chooseSource();
   if (!labelsInUse && set.id !== 0) noteLabelsInUse();
-  return storage.getStore() === set ? twinOf(set) : set;
+  return set === current ? twinOf(set) : set;
 }
 
 // A twin is a second LabelSet with the same id and labels: what the handler
@@ -134,7 +135,7 @@ function runInStoreWithSlot<T>(store: LabelSet, fn: () => T): T {
 
 /** Runs `fn` in a new async context whose label set is `set`. */
 export function runWith<T>(set: LabelSet, fn: () => T): T {
-  return runInStore(storeToEnter(set), fn);
+  return runInStore(storeToEnter(set, currentSet()), fn);
 }
 
 /** Makes `set` the label set of the current async context from here on. */

@@ -26,7 +26,8 @@ function storeForLabels(labels: Record<string, string>, fn: unknown): LabelSet {
     checkLabels('labels', labels);
     throw invalidType('fn', 'a function', fn);
   }
-  return storeToEnter(mergedSet(currentSet(), labels));
+  const current = currentSet();
+  return storeToEnter(mergedSet(current, labels), current);
 }
 
 /**
