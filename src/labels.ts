@@ -14,14 +14,23 @@ export { MAX_LABEL_SETS } from './label-sets';
  * The labels follow every continuation created inside `fn`.
  */
 export function withLabels<T>(labels: Record<string, string>, fn: () => T): T {
-  // Two calls and nothing else: the bytecode here and in runInStore is what
-  // TurboFan must inline to inline `fn` into the caller (label-context.ts,
-  // "entering a set"). Everything else is in storeForLabels.
+  // Two calls and nothing else: this and runInStore are what TurboFan must
+  // inline to inline `fn` into the caller (label-context.ts, "entering a
+  // set"); storeForLabels must not be inlined there (below).
   return runInStore(storeForLabels(labels, fn), fn);
 }
 
-/** withLabels' work before `fn` runs: validation, merge, lookup. */
-function storeForLabels(labels: Record<string, string>, fn: unknown): LabelSet {
+// withLabels' work before `fn` runs (validation, merge, lookup), called
+// through a Proxy: TurboFan inlines only calls whose target is a JSFunction,
+// so the lookup stays out of line in every caller and never takes the
+// inlining budget that `fn` needs. As a plain function it was ranked against
+// the caller's own calls by size and by the size of its own optimized code,
+// and was inlined first whenever the caller was optimized before it
+// (--trace-turbo-inlining, docs/design-notes.md). The Proxy costs a few tens
+// of nanoseconds per call; the budget it saves is worth more to a hot caller.
+const storeForLabels = new Proxy(lookUpStore, {});
+
+function lookUpStore(labels: Record<string, string>, fn: unknown): LabelSet {
   if (typeof fn !== 'function') {
     checkLabels('labels', labels);
     throw invalidType('fn', 'a function', fn);
