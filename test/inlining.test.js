@@ -33,20 +33,20 @@ for (const warm of [30, 300]) {
     const lp = inlinedIntoCaller('labelprof', warm);
     t.diagnostic(`AsyncLocalStorage.run: ${[...als.inlined].join(' ')}`);
     t.diagnostic(`withLabels (${lp.labelSource}): ${[...lp.inlined].join(' ')}`);
+    if (lp.labelSource !== 'context-frame') {
+      // Slot mode calls the lookup directly (a Proxy would add ~50 ns to
+      // each call there, a sixth of its cost); nothing is claimed.
+      t.skip(`label source ${lp.labelSource}: withLabels keeps the unit's inlining only where the handler reads the AsyncContextFrame`);
+      return;
+    }
     // The lookup is behind a Proxy: never inlined, whatever the budget left.
     assert.ok(!lp.inlined.has('lookUpStore'), 'the label set lookup was inlined into the caller');
     const unitUnderAls = UNIT.filter((f) => als.inlined.has(f));
     if (unitUnderAls.length === 0) {
-      t.diagnostic('this V8 inlines none of the unit under AsyncLocalStorage.run either: nothing to compare');
+      t.diagnostic('this V8 inlines none of the unit under AsyncLocalStorage.run either: nothing more to compare');
       return;
     }
-    if (lp.labelSource === 'context-frame') {
-      // withLabels' own path is AsyncLocalStorage.run plus two small calls.
-      assert.deepEqual(UNIT.filter((f) => lp.inlined.has(f)), unitUnderAls);
-    } else {
-      // Slot mode also writes the native slot around the call (a few dozen
-      // bytes more on the way): the unit itself must still be inlined.
-      assert.ok(lp.inlined.has('unitOfWork'), `unitOfWork not inlined under withLabels (${lp.labelSource})`);
-    }
+    // withLabels' own path is AsyncLocalStorage.run plus two small calls.
+    assert.deepEqual(UNIT.filter((f) => lp.inlined.has(f)), unitUnderAls);
   });
 }
