@@ -77,7 +77,8 @@ export function currentSet(): LabelSet {
 // bytecode inlined on the way counts against one budget per compiled
 // function (~920 bytes). So the part on the way (runInStore) is a few bytes,
 // and everything else (validation, merge, lookup, source choice, scope
-// rules) is in storeToEnter, called before it and never on the way.
+// rules) is called before it, out of line: labels.ts's lookUpStore, which
+// ends in storeToEnter.
 
 /**
  * The store to run under so that `set` gets a scope of its own: `set`
@@ -112,8 +113,8 @@ function twinOf(set: LabelSet): LabelSet {
 /**
  * Runs `fn` in a new async context whose store is `store`, from
  * storeToEnter. On the labelled function's inlining path: keep it this
- * small (the slot branch is never taken, hence never compiled, where the
- * handler reads the AsyncContextFrame).
+ * small. Where the handler reads the AsyncContextFrame the slot branch never
+ * runs, so it has no call feedback and TurboFan inlines nothing there.
  */
 export function runInStore<T>(store: LabelSet, fn: () => T): T {
   return framed ? storage.run(store, fn) : runInStoreWithSlot(store, fn);
