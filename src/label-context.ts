@@ -182,8 +182,9 @@ export function chooseSource(): LabelSource {
     if (why === null) {
       source = 'context-frame';
       framed = true;
+    } else {
+      frameProbeFailure = why;
     }
-    else frameProbeFailure = why;
   }
   if (source === 'slot') wrapRunInAsyncScope();
   return source;
