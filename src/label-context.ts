@@ -32,8 +32,6 @@ import { EMPTY, LabelSet, setOnSetFreed, STORE_MAGIC, TAG_BASE } from './label-s
 import { tryNative } from './native';
 
 const PROBE_ID = 1 << 19;
-// A store that is never current outside runWith's own step (id 0, no labels).
-const SCOPE_BREAK = new LabelSet(0, EMPTY.labels);
 
 // The store value is the LabelSet itself: AsyncLocalStorage's contexts are
 // then what keeps a set alive (label-sets.ts frees its id when none does).
@@ -55,6 +53,8 @@ setOnSetFreed((id) => {
 
 export type LabelSource = 'context-frame' | 'slot';
 let source: LabelSource | undefined;
+// source === 'context-frame', as a boolean for runInStore's one test.
+let framed = false;
 let frameProbeFailure: string | undefined;
 // Whether a non-empty label set was ever entered, and whether the handler is
 // sampling: together they decide whether slot mode needs its hook.
@@ -68,12 +68,67 @@ export function currentSet(): LabelSet {
 }
 
 // --- entering a set -------------------------------------------------------
+//
+// withLabels is split in two so that, on Node 24, TurboFan still inlines the
+// labelled function into its caller (docs/design-notes.md, "withLabels and
+// TurboFan's inlining budget"). The labelled function's call sits inside
+// AsyncLocalStorage.run; it is inlined only if everything between the
+// caller's call of withLabels and that call is inlined too, and every
+// bytecode inlined on the way counts against one budget per compiled
+// function (~920 bytes). So the part on the way (runInStore) is a few bytes,
+// and everything else (validation, merge, lookup, source choice, scope
+// rules) is called before it, out of line: labels.ts's lookUpStore, which
+// ends in storeToEnter.
 
-function runWithSlot<T>(id: number, fn: () => T): T {
+/**
+ * The store to run under so that `set` gets a scope of its own: `set`
+ * itself, or its twin when `set` is the current one (`current`, from
+ * currentSet()) already: AsyncLocalStorage.run with the store it already
+ * holds makes no new scope, so a setLabels inside would leak out to the
+ * caller. Decides the label source on first use and notes that labels are
+ * in use.
+ */
+export function storeToEnter(set: LabelSet, current: LabelSet): LabelSet {
+  if (source === undefined) chooseSource();
+  if (!labelsInUse && set.id !== 0) noteLabelsInUse();
+  return set === current ? twinOf(set) : set;
+}
+
+// A twin is a second LabelSet with the same id and labels: what the handler
+// reads and what getLabels() returns are the same, only the object differs.
+// The twin keeps its set alive (the set's id must not be reused while a
+// context holds the twin), and the set keeps its twin for the next time.
+const twins = new WeakMap<LabelSet, LabelSet>();
+const setOfTwin = new WeakMap<LabelSet, LabelSet>();
+function twinOf(set: LabelSet): LabelSet {
+  let twin = twins.get(set);
+  if (twin === undefined) {
+    twin = new LabelSet(set.id, set.labels);
+    twins.set(set, twin);
+    setOfTwin.set(twin, set);
+  }
+  return twin;
+}
+
+/**
+ * Runs `fn` in a new async context whose store is `store`, from
+ * storeToEnter. On the labelled function's inlining path: keep it this
+ * small. Where the handler reads the AsyncContextFrame the slot branch never
+ * runs, so it has no call feedback and TurboFan inlines nothing there.
+ */
+export function runInStore<T>(store: LabelSet, fn: () => T): T {
+  return framed ? storage.run(store, fn) : runInStoreWithSlot(store, fn);
+}
+
+// Slot mode: the slot names the set while `fn` runs. Written around
+// AsyncLocalStorage.run rather than inside it (through a callback of its
+// own): one call level and an argument array less on the labelled
+// function's inlining path.
+function runInStoreWithSlot<T>(store: LabelSet, fn: () => T): T {
   const saved = slot[0]!;
-  slot[0] = id;
+  slot[0] = store.id;
   try {
-    return fn();
+    return storage.run(store, fn);
   } finally {
     slot[0] = saved;
   }
@@ -81,14 +136,7 @@ function runWithSlot<T>(id: number, fn: () => T): T {
 
 /** Runs `fn` in a new async context whose label set is `set`. */
 export function runWith<T>(set: LabelSet, fn: () => T): T {
-  if (source === undefined) chooseSource();
-  if (!labelsInUse && set.id !== 0) noteLabelsInUse();
-  // AsyncLocalStorage.run with the store it already holds makes no new
-  // scope, so a setLabels inside would leak out to the caller: step through
-  // another store first.
-  if (storage.getStore() === set) return storage.run(SCOPE_BREAK, runWith, set, fn) as T;
-  if (source === 'context-frame') return storage.run(set, fn);
-  return storage.run(set, runWithSlot, set.id, fn) as T;
+  return runInStore(storeToEnter(set, currentSet()), fn);
 }
 
 /** Makes `set` the label set of the current async context from here on. */
@@ -131,8 +179,12 @@ export function chooseSource(): LabelSource {
     const why = binding === undefined
       ? 'the addon did not load'
       : storage.run(new LabelSet(PROBE_ID, EMPTY.labels), () => binding.probeContextFrame(PROBE_ID, STORE_MAGIC, TAG_BASE));
-    if (why === null) source = 'context-frame';
-    else frameProbeFailure = why;
+    if (why === null) {
+      source = 'context-frame';
+      framed = true;
+    } else {
+      frameProbeFailure = why;
+    }
   }
   if (source === 'slot') wrapRunInAsyncScope();
   return source;

@@ -222,3 +222,11 @@ test('setLabels inside a withLabels of the same labels stays inside it', () => {
   });
   assert.deepEqual(lp.getLabels(), {});
 });
+
+test('a set entered inside itself keeps its id while only the inner scope\'s continuations hold it (child process)', () => {
+  const { runJson } = require('./helpers');
+  const out = runJson('twin-lifetime.js', { nodeArgs: ['--expose-gc'] });
+  assert.notEqual(out.idInside, 0, JSON.stringify(out));
+  assert.deepEqual(out.after, { labels: { twin: 'kept' }, id: out.idInside });
+  assert.equal(out.reused, false, `a new set got the id of a set still in use: ${JSON.stringify(out)}`);
+});
