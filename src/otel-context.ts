@@ -277,15 +277,16 @@ function hasSpanLabels(labels: Labels): boolean {
   );
 }
 
-// The set of a span set's labels other than span labels: what the span was
-// entered under. Recorded when labelprof/otel makes the set; worked out (and
-// interned) for a set that has span labels from elsewhere (withLabels inside
-// a span merges onto the span's set).
+// The set of a set's labels other than span labels: for a span set, what the
+// span was entered under (recorded when labelprof/otel makes it); worked out
+// (and interned) for a set that has span labels from elsewhere (withLabels
+// inside a span merges onto the span's set).
 const baseOfSet = new WeakMap<LabelSet, LabelSet>();
 function baseOf(set: LabelSet): LabelSet {
+  if (set.spanBase !== undefined) return set.spanBase;
+  if (!hasSpanLabels(set.labels)) return set;
   let base = baseOfSet.get(set);
   if (base !== undefined) return base;
-  if (!hasSpanLabels(set.labels)) return set;
   const rest: Record<string, string> = { ...set.labels };
   for (const k of SPAN_LABEL_KEYS) delete rest[k];
   base = intern(rest);
@@ -297,9 +298,8 @@ function baseOf(set: LabelSet): LabelSet {
 function spanSet(info: SpanInfo, base: LabelSet): LabelSet {
   if (info.base === base && info.set !== undefined) return info.set;
   // The span's own frozen labels serve as they are when nothing else is set.
-  const set = uninternedSet(base === EMPTY ? info.labels : { ...base.labels, ...info.labels });
+  const set = uninternedSet(base === EMPTY ? info.labels : { ...base.labels, ...info.labels }, base);
   if (set.id === OVERFLOW_ID) return set;
-  baseOfSet.set(set, base);
   info.base = base;
   info.set = set;
   return set;

@@ -15,20 +15,22 @@
 //   <name>            the same with labelprof/otel enabled (before the SDK, the
 //                     drop-in order) and a labelprof profile at 99 Hz
 //   <name>-idle       labelprof/otel enabled, no profile running
+//   <name>-profiler   a labelprof profile at 99 Hz, labelprof/otel not enabled
+//                     (what profiling costs whatever the spans)
 // <name> is a labelprof root given with --root name=dir (a checkout or a bench
 // snapshot with dist/ built; its addon from --binding-<name> or dir's build).
 // Prints per variant the median over rounds of the median CPU ns per request
 // over batches, and each variant's median paired ratio to `sdk`.
 //
 //   node bench/micro/otel-spans.js [--rounds 5] [--requests 2000] [--batches 15]
-//        [--root lp=<dir>]... [--binding-lp <file.node>] [--no-idle]
+//        [--root lp=<dir>]... [--binding-lp <file.node>] [--no-idle] [--no-profiler]
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 
 const BENCH_DIR = path.join(__dirname, '..');
 
 function parent(argv) {
-  const o = { rounds: 5, requests: 2000, batches: 15, roots: [], bindings: {}, idle: true };
+  const o = { rounds: 5, requests: 2000, batches: 15, roots: [], bindings: {}, idle: true, profiler: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -39,6 +41,7 @@ function parent(argv) {
     else if (a === '--requests') o.requests = Number(value());
     else if (a === '--batches') o.batches = Number(value());
     else if (a === '--no-idle') o.idle = false;
+    else if (a === '--no-profiler') o.profiler = false;
     else if (a === '--root') {
       const [name, dir] = value().split('=');
       if (!name || !dir) throw new RangeError(`--root expects name=dir but received ${JSON.stringify(argv[i])}`);
@@ -54,6 +57,7 @@ function parent(argv) {
   for (const r of o.roots) {
     variants.push({ id: r.name, root: r.dir, binding: o.bindings[r.name], profiling: true });
     if (o.idle) variants.push({ id: `${r.name}-idle`, root: r.dir, binding: o.bindings[r.name], profiling: false });
+    if (o.profiler) variants.push({ id: `${r.name}-profiler`, root: r.dir, binding: o.bindings[r.name], profiling: true, otel: false });
   }
   return { o, variants };
 }
@@ -102,7 +106,7 @@ async function main() {
 async function child(job) {
   let lp;
   if (job.root !== undefined) {
-    require(path.join(job.root, 'dist', 'otel.js')).enableSpanLabels();
+    if (job.otel !== false) require(path.join(job.root, 'dist', 'otel.js')).enableSpanLabels();
     lp = require(path.join(job.root, 'dist', 'index.js'));
   }
   const api = require('@opentelemetry/api');
