@@ -22,7 +22,7 @@
 // it (not interned: see uninternedSet) for the labels it was entered under;
 // a nested `with` on the span that is already labelled passes straight
 // through.
-import { currentSet, enterWith, runWith } from './label-context';
+import { currentSet, enterWith, runWithApply } from './label-context';
 import { EMPTY, intern, LabelSet, OVERFLOW_ID, uninternedSet, type Labels } from './label-sets';
 import { isProfiling } from './profiler';
 import { registerLabelRewrite } from './profile-labels';
@@ -141,14 +141,15 @@ function validSpanContext(sc: OtelSpanContext | undefined): sc is OtelSpanContex
   );
 }
 
-function stringAttribute(span: OtelSpan | undefined, ...keys: string[]): string | undefined {
+// Two keys rather than a rest parameter: no array per call (several calls per span).
+function stringAttribute(span: OtelSpan | undefined, key: string, orKey?: string): string | undefined {
   const attributes = span?.attributes;
   if (attributes === undefined || attributes === null) return undefined;
-  for (const k of keys) {
-    const v = attributes[k];
-    if (typeof v === 'string' && v !== '') return v;
-  }
-  return undefined;
+  const v = attributes[key];
+  if (typeof v === 'string' && v !== '') return v;
+  if (orKey === undefined) return undefined;
+  const w = attributes[orKey];
+  return typeof w === 'string' && w !== '' ? w : undefined;
 }
 
 // http.request.method is the stable semantic convention, http.method the old one.
@@ -335,9 +336,7 @@ function wrapWith(original: AnyFunction): AnyFunction {
     const current = currentSet();
     const set = setForContext(context, current);
     if (set === current) return Reflect.apply(original, this, arguments);
-    const self = this;
-    const args = arguments;
-    return runWith(set, () => Reflect.apply(original, self, args));
+    return runWithApply(set, original, this, arguments);
   };
 }
 
@@ -353,9 +352,7 @@ function wrapBind(original: AnyFunction): AnyFunction {
       const current = currentSet();
       const set = setForContext(context, current);
       if (set === current) return Reflect.apply(bound as AnyFunction, this, arguments);
-      const self = this;
-      const args = arguments;
-      return runWith(set, () => Reflect.apply(bound as AnyFunction, self, args));
+      return runWithApply(set, bound as AnyFunction, this, arguments);
     };
     Object.defineProperty(labelled, 'length', { configurable: true, value: (bound as AnyFunction).length });
     return labelled;
