@@ -94,23 +94,53 @@ const infoOfSpan = new WeakMap<object, SpanInfo>();
 // alone. Once a route is known, the profile built afterwards gives those
 // samples the full endpoint too (a rewrite at profile time, keyed by local
 // root). Bounded: past MAX_PENDING_ROOTS requests still waiting for their
-// route, or routes learned but not yet written, the oldest are forgotten and
-// their early samples keep the method alone (cpuByEndpoint still joins them
-// by local root).
+// route, or routes learned, the oldest are forgotten and their early samples
+// keep the method alone (cpuByEndpoint still joins them by local root).
 const MAX_PENDING_ROOTS = 65536;
-const pendingRoots = new Set<string>(); // local roots labelled with a provisional endpoint
-const finalEndpoints = new Map<string, string>(); // local root -> endpoint learned later
+
+/**
+ * A string-keyed map that forgets its oldest entries: two generations of
+ * `max / 2` entries; a full current generation becomes the old one and the
+ * old one is dropped. Evicting one oldest entry per insert from a Map
+ * (`map.keys().next()`, then delete) walks over every entry deleted from the
+ * front since the table was last rehashed: at 65536 entries that took ~11 µs
+ * per traced request (Node 20), against ~1 µs below the cap.
+ */
+class RecentMap<V> {
+  #current = new Map<string, V>();
+  #old = new Map<string, V>();
+  readonly #generation: number;
+  constructor(max: number) {
+    this.#generation = max >> 1;
+  }
+  get(key: string): V | undefined {
+    const v = this.#current.get(key);
+    return v !== undefined ? v : this.#old.get(key);
+  }
+  set(key: string, value: V): void {
+    this.#current.set(key, value);
+    if (this.#current.size >= this.#generation) {
+      this.#old = this.#current;
+      this.#current = new Map();
+    }
+  }
+  delete(key: string): boolean {
+    return this.#current.delete(key) || this.#old.delete(key);
+  }
+  get size(): number {
+    return this.#current.size + this.#old.size;
+  }
+}
+
+const pendingRoots = new RecentMap<true>(MAX_PENDING_ROOTS); // local roots labelled with a provisional endpoint
+const finalEndpoints = new RecentMap<string>(MAX_PENDING_ROOTS); // local root -> endpoint learned later
 
 function notePending(localRoot: string): void {
-  if (pendingRoots.has(localRoot)) return;
-  pendingRoots.add(localRoot);
-  if (pendingRoots.size > MAX_PENDING_ROOTS) pendingRoots.delete(pendingRoots.values().next().value!);
+  if (pendingRoots.get(localRoot) === undefined) pendingRoots.set(localRoot, true);
 }
 
 function noteFinal(localRoot: string, endpoint: string): void {
-  if (!pendingRoots.delete(localRoot)) return;
-  finalEndpoints.set(localRoot, endpoint);
-  if (finalEndpoints.size > MAX_PENDING_ROOTS) finalEndpoints.delete(finalEndpoints.keys().next().value!);
+  if (pendingRoots.delete(localRoot)) finalEndpoints.set(localRoot, endpoint);
 }
 
 const completedLabels = new WeakMap<Labels, Labels>();
