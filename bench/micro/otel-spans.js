@@ -20,7 +20,10 @@
 // <name> is a labelprof root given with --root name=dir (a checkout or a bench
 // snapshot with dist/ built; its addon from --binding-<name> or dir's build).
 // Prints per variant the median over rounds of the median CPU ns per request
-// over batches, and each variant's median paired ratio to `sdk`.
+// over batches, each variant's median paired ratio to `sdk`, and the last
+// batch's cost (a long run, e.g. --requests 8000 --batches 10, shows what a
+// process that has served many requests pays: 65536 is where labelprof/otel's
+// provisional-endpoint tables start forgetting).
 //
 //   node bench/micro/otel-spans.js [--rounds 5] [--requests 2000] [--batches 15]
 //        [--root lp=<dir>]... [--binding-lp <file.node>] [--no-idle] [--no-profiler]
@@ -81,6 +84,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 async function main() {
   const { o, variants } = parent(process.argv.slice(2));
   const byVariant = new Map(variants.map((v) => [v.id, []]));
+  const lastBatch = new Map(variants.map((v) => [v.id, []]));
   const ratios = new Map(variants.map((v) => [v.id, []]));
   for (let round = 0; round < o.rounds; round++) {
     const thisRound = {};
@@ -88,16 +92,18 @@ async function main() {
       const r = await runChild(v, o);
       thisRound[v.id] = r.nsPerRequest;
       byVariant.get(v.id).push(r.nsPerRequest);
+      lastBatch.get(v.id).push(r.nsLastBatch);
       process.stderr.write(`[${round + 1}/${o.rounds}] ${v.id.padEnd(12)} ${(r.nsPerRequest / 1000).toFixed(1)} µs CPU/request (${r.node}, ${r.labelSetsPerRequest} label sets/request)\n`);
     }
     for (const v of variants) ratios.get(v.id).push(thisRound[v.id] / thisRound.sdk);
   }
-  console.log(`| variant | µs CPU/request (median of ${o.rounds}) | × sdk (paired, median) | + µs over sdk |`);
-  console.log('|---|---|---|---|');
+  console.log(`| variant | µs CPU/request (median of ${o.rounds}) | × sdk (paired, median) | + µs over sdk | last batch, µs/request |`);
+  console.log('|---|---|---|---|---|');
   const sdk = median(byVariant.get('sdk'));
   for (const v of variants) {
     const m = median(byVariant.get(v.id));
-    console.log(`| ${v.id} | ${(m / 1000).toFixed(1)} | ${median(ratios.get(v.id)).toFixed(3)} | ${((m - sdk) / 1000).toFixed(1)} |`);
+    const last = median(lastBatch.get(v.id));
+    console.log(`| ${v.id} | ${(m / 1000).toFixed(1)} | ${median(ratios.get(v.id)).toFixed(3)} | ${((m - sdk) / 1000).toFixed(1)} | ${(last / 1000).toFixed(1)} |`);
   }
 }
 
@@ -167,7 +173,7 @@ async function child(job) {
   const setsPerRequest = (labelSets() - sets0) / (job.batches * job.requests);
   if (profiler !== undefined) await profiler.stop();
   await provider.shutdown();
-  process.stdout.write(JSON.stringify({ nsPerRequest: median(results), node: process.version, labelSetsPerRequest: setsPerRequest.toFixed(2), sink }));
+  process.stdout.write(JSON.stringify({ nsPerRequest: median(results), nsLastBatch: results[results.length - 1], node: process.version, labelSetsPerRequest: setsPerRequest.toFixed(2), sink }));
 }
 
 if (process.env.OTEL_SPANS_JOB !== undefined) {
