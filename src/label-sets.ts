@@ -13,6 +13,8 @@
 //   that batch was assembled (its labels resolved). See retire/assembled.
 // So a service that gives every span its own `span_id` label interns as many
 // sets as it has spans alive, not as many as it ever had.
+// labelprof/otel's span sets have ids with the same lifetime but no key
+// (uninternedSet): they are found through their span, not by their labels.
 import { invalidType, isPlainObject } from './errors';
 
 export type Labels = Readonly<Record<string, string>>;
@@ -38,11 +40,18 @@ export class LabelSet {
   readonly tag: number;
   readonly id: number;
   readonly labels: Labels;
-  constructor(id: number, labels: Labels) {
+  /**
+   * labelprof/otel's span sets (uninternedSet): the set of the labels the
+   * span was entered under, i.e. these labels without the span's. A field
+   * rather than a WeakMap entry per span: that cost ~3 µs per request.
+   */
+  readonly spanBase: LabelSet | undefined;
+  constructor(id: number, labels: Labels, spanBase?: LabelSet) {
     this.magic = STORE_MAGIC;
     this.tag = TAG_BASE + id;
     this.id = id;
     this.labels = labels;
+    this.spanBase = spanBase;
   }
 }
 
@@ -149,20 +158,42 @@ function internKeyed(labels: Record<string, string>, key: string): { set: LabelS
   if (key === '') return { set: EMPTY, seenBefore: true };
   const found = setsByKey.get(key)?.deref();
   if (found !== undefined) return { set: found, seenBefore: true };
-  const frozen = Object.freeze(labels);
+  const set = newSet(Object.freeze(labels));
+  if (set.id !== OVERFLOW_ID) {
+    keyById[set.id] = key;
+    setsByKey.set(key, new WeakRef(set));
+  }
+  return { set, seenBefore: false };
+}
+
+/** A set with a fresh id (freed through the registry), or a fresh overflow set past the cap. */
+function newSet(frozen: Labels, spanBase?: LabelSet): LabelSet {
   const id = allocateId();
   if (id === undefined) {
     overflowCount++;
-    return { set: new LabelSet(OVERFLOW_ID, frozen), seenBefore: false };
+    return new LabelSet(OVERFLOW_ID, frozen, spanBase);
   }
-  const set = new LabelSet(id, frozen);
+  const set = new LabelSet(id, frozen, spanBase);
   labelsById[id] = frozen;
-  keyById[id] = key;
-  setsByKey.set(key, new WeakRef(set));
   registry.register(set, id);
   live++;
   created++;
-  return { set, seenBefore: false };
+  return set;
+}
+
+/**
+ * @internal For labelprof/otel: a set for `labels` that is not interned. A
+ * span's labels are unique to it, so its key would be built (sorted, ~150
+ * characters), hashed, and kept with a WeakRef in the table until the batch
+ * is assembled, for no later hit: that was most of what a span cost while
+ * profiling. The caller keeps the set (on the span) to enter it again. The
+ * id's lifetime is an interned set's (registry, reuse after assembly); two
+ * live sets may then have equal labels, which only costs an id. `labels`
+ * must be valid (checkLabels' rules): it is frozen, not checked. `spanBase`:
+ * see LabelSet.spanBase.
+ */
+export function uninternedSet(labels: Record<string, string>, spanBase: LabelSet): LabelSet {
+  return newSet(Object.freeze(labels), spanBase);
 }
 
 /** The labels of the set that had `id` when it was recorded (valid until the batch is assembled). */

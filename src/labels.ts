@@ -66,15 +66,6 @@ export function getLabel(key: string): string | undefined {
   return Object.prototype.hasOwnProperty.call(labels, key) ? labels[key] : undefined;
 }
 
-/**
- * @internal For labelprof/otel: runs `fn` with exactly `labels` (no merge),
- * restored afterwards, as withLabels restores. setLabels inside withLabels
- * cannot do it: when the merged set is the current one, no new scope is made.
- */
-export function _withExactLabels<T>(labels: Record<string, string>, fn: () => T): T {
-  return runWith(intern(checkLabels('labels', labels)), fn);
-}
-
 /** @internal Tests only: the id of the current label set. */
 export function _currentSetId(): number {
   return currentSet().id;

@@ -219,3 +219,21 @@ test('a context manager whose bind() bypasses its with(): bound functions get th
   assert.deepEqual(r.boundBeforeStart, {}, 'bound before start(): left as it was');
   assert.deepEqual(r.outside, {});
 });
+
+test('a span re-entered under the same labels runs under the same label set; under other labels, its labels over those', () => {
+  const r = runJson('otel-set-reuse.js');
+  const spanLabels = { span_id: r.spanId, local_root_span_id: r.spanId, trace_id: r.first.labels.trace_id, trace_endpoint: 'request' };
+  const childLabels = { ...spanLabels, span_id: r.childId };
+  assert.deepEqual(r.first.labels, spanLabels);
+  for (const k of ['again', 'bound', 'fromChild']) assert.deepEqual(r[k], r.first, `${k}: the span's set again`);
+  assert.deepEqual(r.afterTenant.labels, spanLabels);
+  assert.deepEqual(r.child.labels, childLabels);
+  assert.notEqual(r.child.id, r.first.id);
+  assert.deepEqual(r.rootFromChild, { id: 0, labels: {} }, 'ROOT_CONTEXT from a child: no labels');
+  assert.deepEqual(r.withTenant.labels, { ...spanLabels, tenant: 'acme' });
+  assert.notEqual(r.withTenant.id, r.first.id);
+  assert.deepEqual(r.withTenantAgain, r.withTenant);
+  assert.deepEqual(r.childWithTenant.labels, { ...childLabels, tenant: 'acme' });
+  assert.deepEqual(r.childWithTenant.rootContext.labels, { tenant: 'acme' }, 'ROOT_CONTEXT keeps the application labels');
+  assert.deepEqual(r.outside, { id: 0, labels: {} });
+});
