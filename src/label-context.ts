@@ -134,32 +134,21 @@ function runInStoreWithSlot<T>(store: LabelSet, fn: () => T): T {
   }
 }
 
-/** Runs `fn` in a new async context whose label set is `set`. */
-export function runWith<T>(set: LabelSet, fn: () => T): T {
-  return runInStore(storeToEnter(set, currentSet()), fn);
-}
-
-function runWithSlotApply(id: number, fn: (this: unknown, ...args: unknown[]) => unknown, self: unknown, args: ArrayLike<unknown>): unknown {
+/**
+ * Runs `fn.apply(self, args)` in a new async context whose label set is
+ * `set`: for a call to forward as it came (labelprof/otel's wrappers of the
+ * context manager), without a closure per call.
+ */
+export function runWithApply(set: LabelSet, fn: (this: unknown, ...args: unknown[]) => unknown, self: unknown, args: ArrayLike<unknown>): unknown {
+  const store = storeToEnter(set, currentSet());
+  if (framed) return storage.run(store, Reflect.apply, fn, self, args);
   const saved = slot[0]!;
-  slot[0] = id;
+  slot[0] = store.id;
   try {
-    return Reflect.apply(fn, self, args);
+    return storage.run(store, Reflect.apply, fn, self, args);
   } finally {
     slot[0] = saved;
   }
-}
-
-/**
- * runWith for a call to forward as it came (labelprof/otel's wrappers of
- * the context manager): `fn.apply(self, args)` under `set`, without a
- * closure per call.
- */
-export function runWithApply(set: LabelSet, fn: (this: unknown, ...args: unknown[]) => unknown, self: unknown, args: ArrayLike<unknown>): unknown {
-  if (source === undefined) chooseSource();
-  if (!labelsInUse && set.id !== 0) noteLabelsInUse();
-  if (storage.getStore() === set) return storage.run(SCOPE_BREAK, runWithApply, set, fn, self, args);
-  if (source === 'context-frame') return storage.run(set, Reflect.apply, fn, self, args);
-  return storage.run(set, runWithSlotApply, set.id, fn, self, args);
 }
 
 /** Makes `set` the label set of the current async context from here on. */

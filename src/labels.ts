@@ -2,7 +2,7 @@
 //   withLabels ~ pprof.Do, setLabels ~ SetGoroutineLabels,
 //   getLabels ~ ForLabels, getLabel ~ Label.
 import { invalidType, invalidValue } from './errors';
-import { chooseSource, currentSet, enterWith, runInStore, runWith, storeToEnter } from './label-context';
+import { chooseSource, currentSet, enterWith, runInStore, storeToEnter } from './label-context';
 import { checkLabels, intern, mergedSet, type Labels, type LabelSet } from './label-sets';
 
 export type { Labels } from './label-sets';

@@ -12,8 +12,11 @@ test('three labelled tasks burning 50/30/20 get their CPU share within 5 points'
   const { samples } = readProfile(fs.readFileSync(file));
   fs.unlinkSync(file);
   assert.ok(stats.v8Samples >= 300, `too few samples: ${JSON.stringify(stats)}`);
-  // Of the signals recorded (v8Samples also counts the samples V8 takes at GC starts).
-  assert.ok(stats.matched / stats.recorded >= 0.95, `too few matched: ${JSON.stringify(stats)}`);
+  // Of the signals recorded (v8Samples also counts the samples V8 takes at GC
+  // starts), less those V8 took one sample for two of (its sampler running
+  // late on a loaded machine sent them back to back: counted by reason).
+  const sampled = stats.recorded - stats.unmatchedRecordsBackToBack;
+  assert.ok(stats.matched / sampled >= 0.95, `too few matched: ${JSON.stringify(stats)}`);
 
   const cpuByTask = { alpha: 0, beta: 0, gamma: 0 };
   const own = { alpha: [0, 0], beta: [0, 0], gamma: [0, 0] };
