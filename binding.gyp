@@ -16,7 +16,8 @@
         "native/demangle.cc",
         "native/elf-symbols.cc",
         "native/symbolizer.cc",
-        "native/exit-signals.cc"
+        "native/exit-signals.cc",
+        "native/thread-cpu-clock.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       # SWALLOW_UNTHROWABLE: a Worker terminated while a native call runs

@@ -29,6 +29,9 @@ LABELPROF_METHOD(JS_probeContextFrame)
 LABELPROF_METHOD(JS__readLabelSetId)
 LABELPROF_METHOD(JS_refreshUnwindTables)
 LABELPROF_METHOD(JS_setGcStacks)
+LABELPROF_METHOD(JS__setHandlerTiming)
+LABELPROF_METHOD(JS__handlerTimings)
+LABELPROF_METHOD(JS__setPerfCpuClock)
 #undef LABELPROF_METHOD
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -54,6 +57,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // Test-only natives start with "_".
   exports.Set("_holdSymbolizer", Napi::Function::New(env, JS__holdSymbolizer, "_holdSymbolizer"));
   exports.Set("_readLabelSetId", Napi::Function::New(env, JS__readLabelSetId, "_readLabelSetId"));
+  exports.Set("_setHandlerTiming",
+              Napi::Function::New(env, JS__setHandlerTiming, "_setHandlerTiming"));
+  exports.Set("_setPerfCpuClock",
+              Napi::Function::New(env, JS__setPerfCpuClock, "_setPerfCpuClock"));
+  exports.Set("_handlerTimings", Napi::Function::New(env, JS__handlerTimings, "_handlerTimings"));
   return exports;
 }
 

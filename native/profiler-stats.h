@@ -30,6 +30,9 @@ struct ProfilerStats {
   bool displaced = false;         // our SIGPROF handler stopped getting signals (replaced)
   double displaced_at_nanos = 0;  // ... after the last one it took: ns since the epoch
   const char* label_source = "";  // "context-frame" or "slot"
+  const char* cpu_clock = "";     // "task-clock" or "thread-cputime" (thread-cpu-clock.h)
+  uint32_t cpu_clock_syscalls = 0;  // signal records whose CPU time took a system call
+  std::string cpu_clock_unavailable;  // why the perf task clock is not used
   bool native_frames = false;
   bool gc_stacks = false;        // GC-start samples requested (CollectSample)
   uint32_t walks_complete = 0;   // native walks that reached the outermost frame

@@ -58,6 +58,9 @@ Napi::Object StatsToObject(Napi::Env env, const ProfilerStats& s) {
   o.Set("displaced", s.displaced);
   if (s.displaced) o.Set("displacedAtNanos", s.displaced_at_nanos);
   o.Set("labelSource", s.label_source);
+  o.Set("cpuClock", s.cpu_clock);
+  o.Set("cpuClockSyscalls", s.cpu_clock_syscalls);
+  if (!s.cpu_clock_unavailable.empty()) o.Set("cpuClockUnavailable", s.cpu_clock_unavailable);
   o.Set("nativeFrames", s.native_frames);
   if (s.native_frames) {
     o.Set("walksComplete", s.walks_complete);
@@ -99,6 +102,9 @@ void ProfilerInstance::StopSampling() {
   // Must precede V8's StopProfiling, which restores SIG_DFL over whatever
   // handler it finds if it is the last sampler.
   if (!signal_handler::Unregister(&sampler_)) last_stats_.displaced = true;
+  // No handler can be running on this thread now (it would have returned
+  // before we got here), and no other thread's handler reads this clock.
+  sampler_.cpu_clock.Close();
   profiling_ = false;
 }
 
@@ -114,6 +120,7 @@ ProfilerStats ProfilerInstance::StatsOfRing(const SampleRing& ring) const {
       continue;
     }
     s.recorded++;
+    if (ring.at(i).flags & kRecordCpuSyscall) s.cpu_clock_syscalls++;
     uint32_t c = ring.at(i).handler_nanos;
     costs.push_back(c);
     s.handler_total_nanos += c;
@@ -128,6 +135,8 @@ ProfilerStats ProfilerInstance::StatsOfRing(const SampleRing& ring) const {
   s.displaced = !signal_handler::ReachesUs();
   if (s.displaced) s.displaced_at_nanos = DisplacedAtNanos();
   s.label_source = label_source_;
+  s.cpu_clock = cpu_clock_;
+  s.cpu_clock_unavailable = cpu_clock_error_;
   s.native_frames = sampler_.native_frames;
   s.gc_stacks = gc_stacks_;
   s.unwind_error = unwind_error_;
@@ -187,7 +196,7 @@ void ProfilerInstance::MarkGc(v8::Isolate* isolate, uint16_t kind) {
   if (sampler_.ring.HasRoomForMarker()) {
     SampleRecord marker{};
     marker.wall_nanos = NowNanos(CLOCK_MONOTONIC);
-    marker.cpu_nanos = NowNanos(CLOCK_THREAD_CPUTIME_ID);
+    marker.cpu_nanos = sampler_.cpu_clock.NowNanos();
     marker.label_set_id = sampler_.frames != nullptr ? sampler_.frames->ReadLabelSetIdSignalSafe()
                                                      : *sampler_.label_slot;
     marker.flags = kind;
@@ -265,15 +274,25 @@ Napi::Value ProfilerInstance::JS_start(const Napi::CallbackInfo& info) {
     }
   }
   sampler_.native_frames = native_frames;
+  timing_valid_ = handler_timing_;
+  if (handler_timing_) timing_.Reset(max_samples);
+  sampler_.timing = handler_timing_ ? &timing_ : nullptr;
+  // On this thread, before any signal is ours: the clock every CPU time of
+  // the run comes from.
+  cpu_clock_error_.clear();
+  sampler_.cpu_clock.Open(perf_cpu_clock_, &cpu_clock_error_);
+  cpu_clock_ = sampler_.cpu_clock.name();
 
   std::string error;
   if (!v8_.Start(interval, max_samples, &error)) {
+    sampler_.cpu_clock.Close();
     Napi::Error::New(env, error).ThrowAsJavaScriptException();
     return env.Undefined();
   }
   // After StartProfiling, which installs V8's handler: ours goes on top.
   if (!signal_handler::Register(&sampler_, &error)) {
     v8_.Stop();
+    sampler_.cpu_clock.Close();
     Napi::Error::New(env, error).ThrowAsJavaScriptException();
     return env.Undefined();
   }
@@ -286,7 +305,7 @@ Napi::Value ProfilerInstance::JS_start(const Napi::CallbackInfo& info) {
   last_stats_ = ProfilerStats();
   label_source_ = use_frames ? "context-frame" : "slot";
   period_.begin_nanos = NowNanos(CLOCK_MONOTONIC);
-  period_.begin_cpu_nanos = NowNanos(CLOCK_THREAD_CPUTIME_ID);
+  period_.begin_cpu_nanos = sampler_.cpu_clock.NowNanos();
   epoch_offset_nanos_ = NowNanos(CLOCK_REALTIME) - period_.begin_nanos;
   profiling_ = true;
   sampler_.accepting.store(true, std::memory_order_release);
@@ -340,7 +359,7 @@ Napi::Value ProfilerInstance::JS_cut(const Napi::CallbackInfo& info) {
   sigaddset(&block, SIGPROF);
   pthread_sigmask(SIG_BLOCK, &block, &old);
   const int64_t boundary = NowNanos(CLOCK_MONOTONIC);
-  const int64_t boundary_cpu = NowNanos(CLOCK_THREAD_CPUTIME_ID);
+  const int64_t boundary_cpu = sampler_.cpu_clock.NowNanos();
   previous_ring_.TakeFrom(sampler_.ring);
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   previous_period_ = period_;
@@ -399,6 +418,49 @@ Napi::Value ProfilerInstance::JS_setGcStacks(const Napi::CallbackInfo& info) {
   // Read by the GC prologue on this thread: takes effect at the next GC.
   gc_stacks_ = info[0].As<Napi::Boolean>().Value();
   return info.Env().Undefined();
+}
+
+Napi::Value ProfilerInstance::JS__setHandlerTiming(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsBoolean()) {
+    Napi::TypeError::New(info.Env(), "_setHandlerTiming(enabled: boolean)")
+        .ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  // Read by start(): takes effect at the next start.
+  handler_timing_ = info[0].As<Napi::Boolean>().Value();
+  return info.Env().Undefined();
+}
+
+Napi::Value ProfilerInstance::JS__setPerfCpuClock(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsBoolean()) {
+    Napi::TypeError::New(info.Env(), "_setPerfCpuClock(enabled: boolean)")
+        .ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  // Read by start(): takes effect at the next start.
+  perf_cpu_clock_ = info[0].As<Napi::Boolean>().Value();
+  return info.Env().Undefined();
+}
+
+Napi::Value ProfilerInstance::JS__handlerTimings(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!timing_valid_) return env.Null();
+  // The handler appends on this thread only, between two of our statements:
+  // rows below the count we read are complete.
+  const uint32_t rows = timing_.count();
+  const double nanos_per_cycle = timing_.NanosPerCycle();
+  std::vector<double> nanos(static_cast<size_t>(rows) * kPartCount);
+  for (uint32_t i = 0; i < rows; i++) {
+    for (int p = 0; p < kPartCount; p++) {
+      nanos[static_cast<size_t>(i) * kPartCount + p] = timing_.row(i)[p] * nanos_per_cycle;
+    }
+  }
+  Napi::Array parts = Napi::Array::New(env, kPartCount);
+  for (int p = 0; p < kPartCount; p++) parts.Set(p, Napi::String::New(env, kHandlerPartNames[p]));
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("parts", parts);
+  out.Set("nanos", ToTypedArray<double, Napi::Float64Array>(env, nanos));
+  return out;
 }
 
 Napi::Value ProfilerInstance::JS_stats(const Napi::CallbackInfo& info) {

@@ -52,6 +52,16 @@ class ProfilerInstance {
   Napi::Value JS_setGcStacks(const Napi::CallbackInfo& info);
   // JS_isProfiling() -> boolean
   Napi::Value JS_isProfiling(const Napi::CallbackInfo& info);
+  // _setHandlerTiming(enabled) -> undefined. Tests and benches: whether the
+  // next start() times each part of the handler (handler-timing.h).
+  Napi::Value JS__setHandlerTiming(const Napi::CallbackInfo& info);
+  // _setPerfCpuClock(enabled) -> undefined. Tests: whether the next start()
+  // reads CPU time through the perf task clock (else CLOCK_THREAD_CPUTIME_ID).
+  Napi::Value JS__setPerfCpuClock(const Napi::CallbackInfo& info);
+  // _handlerTimings() -> { parts: string[], nanos: Float64Array } of the
+  // running or last run: one row of parts.length costs per record, or null
+  // when timing was off.
+  Napi::Value JS__handlerTimings(const Napi::CallbackInfo& info);
 
  private:
   // A period: when it began, and the thread's CPU time then.
@@ -77,6 +87,12 @@ class ProfilerInstance {
   void MarkGc(v8::Isolate* isolate, uint16_t kind);
   v8::Isolate* gc_isolate_ = nullptr;  // set while the GC callbacks are in
   bool gc_stacks_ = true;              // see JS_setGcStacks
+  bool handler_timing_ = false;        // see JS__setHandlerTiming
+  bool perf_cpu_clock_ = true;         // see JS__setPerfCpuClock
+  const char* cpu_clock_ = "";         // the run's CPU clock, by name
+  std::string cpu_clock_error_;        // why it is not the perf task clock
+  HandlerTimingLog timing_;
+  bool timing_valid_ = false;  // timing_ holds the running or last run's costs
 
   V8Sampler v8_;
   ThreadSampler sampler_;

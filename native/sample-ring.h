@@ -26,7 +26,7 @@ struct SampleRecord {
   // stamps its sample of the event in [wall_nanos, v8_done_nanos]: the
   // isolate thread does nothing else in between (sample-matcher.h).
   int64_t v8_done_nanos;
-  int64_t cpu_nanos;       // CLOCK_THREAD_CPUTIME_ID at handler entry
+  int64_t cpu_nanos;       // the thread's CPU time at handler entry (thread-cpu-clock.h)
   int32_t label_set_id;    // the label set of the interrupted code
   uint32_t handler_nanos;  // our part of the handler, entry to chain
   uint32_t pcs_offset;     // native walk: first pc in the ring's pc arena
@@ -46,6 +46,9 @@ constexpr uint16_t kRecordV8Sampled = 1u << 13;
 // On a signal record: the tick interrupted generated code in a frame setup or
 // teardown, where V8 takes no sample (signal-handler.cc).
 constexpr uint16_t kRecordFrameSetup = 1u << 12;
+// On a signal record: reading the thread's CPU time took a system call (no
+// perf task clock, or its user-space read could not be used).
+constexpr uint16_t kRecordCpuSyscall = 1u << 11;
 
 // Native pcs kept per sample on average; the arena is shared, so deep and
 // shallow stacks even out. Past it, samples keep no native frames (counted).

@@ -41,6 +41,10 @@ std::atomic<int> g_probe_hits{0};
 // cycle someone else built, and returns at once.
 std::atomic<pthread_t> g_active[kMaxActive];
 
+// Registered threads whose sampler has part timing on (handler-timing.h):
+// while zero, the handler reads no cycle counter.
+std::atomic<int> g_timing_threads{0};
+
 static_assert(std::atomic<pthread_t>::is_always_lock_free &&
                   std::atomic<ThreadSampler*>::is_always_lock_free &&
                   std::atomic<const struct sigaction*>::is_always_lock_free &&
@@ -157,25 +161,38 @@ bool InFrameSetupSignalSafe(uint64_t pc) {
   return false;
 }
 
+// Called in the signal handler: no allocation, no lock. With part timing on,
+// stamps the cycle counter before each part into marks[part].
+inline void MarkSignalSafe(uint64_t* marks, int part) {
+  if (marks != nullptr) marks[part] = CycleCounterSignalSafe();
+}
+
 // Called in the signal handler: no allocation, no lock. Takes one record
 // for the interrupted thread; returns it (null when the ring is full).
-SampleRecord* RecordSignalSafe(ThreadSampler* sampler, void* ucontext) {
+// `marks`: null, or kPartCount + 1 cycle stamps (handler-timing.h).
+SampleRecord* RecordSignalSafe(ThreadSampler* sampler, void* ucontext, uint64_t* marks) {
+  MarkSignalSafe(marks, kPartEntry);
   int64_t entry = NowNanosSignalSafe(CLOCK_MONOTONIC);
   sampler->last_signal_nanos.store(entry, std::memory_order_relaxed);
   SampleRecord* record = sampler->ring.ClaimSignalSafe();
   if (record == nullptr) return nullptr;
   record->wall_nanos = entry;
   record->v8_done_nanos = entry;
-  record->cpu_nanos = NowNanosSignalSafe(CLOCK_THREAD_CPUTIME_ID);
+  MarkSignalSafe(marks, kPartCpuClock);
+  bool cpu_syscall = false;
+  record->cpu_nanos = sampler->cpu_clock.NowNanosSignalSafe(entry, &cpu_syscall);
+  MarkSignalSafe(marks, kPartLabel);
   record->label_set_id = sampler->frames != nullptr ? sampler->frames->ReadLabelSetIdSignalSafe()
                                                     : *sampler->label_slot;
   record->pcs_count = 0;
   record->flags = 0;
+  MarkSignalSafe(marks, kPartWalk);
   if (sampler->native_frames) {
     uint64_t pcs[kMaxNativeDepth];
     uint32_t flags = 0;
     int n = WalkNativeStackSignalSafe(ucontext, sampler->stack, pcs, kMaxNativeDepth, &flags,
                                       /*stop_at_code=*/true);
+    MarkSignalSafe(marks, kPartRing);
     uint32_t offset = sampler->ring.AppendPcsSignalSafe(pcs, static_cast<uint32_t>(n));
     if (offset != UINT32_MAX) {
       record->pcs_offset = offset;
@@ -186,7 +203,10 @@ SampleRecord* RecordSignalSafe(ThreadSampler* sampler, void* ucontext) {
     if (n == 1 && (flags & kWalkStoppedAtCode) && InFrameSetupSignalSafe(pcs[0])) {
       record->flags |= kRecordFrameSetup;
     }
+  } else {
+    MarkSignalSafe(marks, kPartRing);
   }
+  if (cpu_syscall) record->flags |= kRecordCpuSyscall;
   record->handler_nanos = static_cast<uint32_t>(NowNanosSignalSafe(CLOCK_MONOTONIC) - entry);
   sampler->ring.CommitSignalSafe();
   return record;
@@ -196,6 +216,13 @@ SampleRecord* RecordSignalSafe(ThreadSampler* sampler, void* ucontext) {
 // allocation, no lock, no logging, no V8.
 void SigprofHandler(int sig, siginfo_t* info, void* ucontext) {
   int saved_errno = errno;
+  // Part timing (an internal measurement switch): stamps before each part.
+  uint64_t marks_storage[kPartCount + 1];
+  uint64_t* marks = nullptr;
+  if (g_timing_threads.load(std::memory_order_relaxed) > 0) {
+    marks = marks_storage;
+    marks[kPartPrologue] = CycleCounterSignalSafe();
+  }
   const pthread_t self = pthread_self();  // reads the thread pointer; no syscall
   if (pthread_equal(g_probe_thread.load(std::memory_order_acquire), self)) {
     // ProbeLocked's signal reached us: counted, not sampled, not passed on.
@@ -214,14 +241,20 @@ void SigprofHandler(int sig, siginfo_t* info, void* ucontext) {
   ThreadSampler* sampler = FindSamplerSignalSafe(self);
   SampleRecord* record = nullptr;
   if (sampler != nullptr && sampler->accepting.load(std::memory_order_acquire)) {
-    record = RecordSignalSafe(sampler, ucontext);
+    if (sampler->timing == nullptr) marks = nullptr;
+    record = RecordSignalSafe(sampler, ucontext, marks);
   }
   // Hand the signal to the handler we displaced (V8's), which takes the
   // JavaScript sample.
+  MarkSignalSafe(marks, kPartChain);
   if (next.action != nullptr) {
     next.action(sig, info, ucontext);
   } else if (next.handler != nullptr) {
     next.handler(sig);
+  }
+  if (record != nullptr && marks != nullptr) {
+    MarkSignalSafe(marks, kPartCount);
+    sampler->timing->AppendSignalSafe(marks);
   }
   // V8 stamped its sample of this signal (if it took one) inside the chained
   // handler: [wall_nanos, v8_done_nanos] brackets it, which is what the
@@ -358,6 +391,7 @@ bool Register(ThreadSampler* sampler, std::string* error) {
   // sampler (both are this thread's own writes).
   g_samplers[free_index].store(sampler, std::memory_order_release);
   g_threads[free_index].store(pthread_self(), std::memory_order_release);
+  if (sampler->timing != nullptr) g_timing_threads.fetch_add(1, std::memory_order_relaxed);
   g_registered++;
   return true;
 }
@@ -369,6 +403,7 @@ bool Unregister(ThreadSampler* sampler) {
         pthread_equal(g_threads[i].load(std::memory_order_relaxed), pthread_self())) {
       g_threads[i].store(0, std::memory_order_release);
       g_samplers[i].store(nullptr, std::memory_order_release);
+      if (sampler->timing != nullptr) g_timing_threads.fetch_sub(1, std::memory_order_relaxed);
       g_registered--;
       break;
     }

@@ -31,8 +31,10 @@
 #include <string>
 
 #include "context-frame.h"
+#include "handler-timing.h"
 #include "sample-ring.h"
 #include "stack-walker.h"
+#include "thread-cpu-clock.h"
 
 namespace labelprof {
 
@@ -50,12 +52,17 @@ struct ThreadSampler {
   // Where labels live in the AsyncContextFrame (Node 24+): read them there
   // instead of the slot. Null: use the slot.
   const ContextFrameReader* frames = nullptr;
+  // The thread's CPU clock (opened on this thread at start()).
+  ThreadCpuClock cpu_clock;
   // Native frames: walk the interrupted stack (bounded by `stack`).
   bool native_frames = false;
   ThreadStackBounds stack;
   // CLOCK_MONOTONIC of the last signal the handler took for this thread
   // while accepting: when the handler was displaced, if it was.
   std::atomic<int64_t> last_signal_nanos{0};
+  // Part timing (an internal measurement switch): the log the handler
+  // appends each record's part costs to, or null (off).
+  HandlerTimingLog* timing = nullptr;
 };
 
 // Deepest native walk kept per sample (leaf first).

@@ -44,6 +44,17 @@ export interface NativeStats {
   displacedAtNanos?: number;
   /** Where the handler read labels. */
   labelSource: string;
+  /**
+   * The thread CPU clock of the samples' CPU time: "task-clock" (a perf
+   * task-clock event on the thread, read without a system call) or
+   * "thread-cputime" (clock_gettime(CLOCK_THREAD_CPUTIME_ID), a system call
+   * per sample).
+   */
+  cpuClock: string;
+  /** Recorded signals whose CPU time took a system call. */
+  cpuClockSyscalls: number;
+  /** Why the perf task clock could not be used (perf_event_open refused, ...). */
+  cpuClockUnavailable?: string;
   /** Whether the handler walked native stacks; the walk counters below come with it. */
   nativeFrames: boolean;
   /** Walks that reached the outermost frame (main / thread start). */
@@ -137,6 +148,12 @@ export interface NativeBinding {
   probeContextFrame(expectedId: number, magic: number, tagBase: number): string | null;
   /** Tests only: what the handler would read from the AsyncContextFrame now. */
   _readLabelSetId(): number;
+  /** Tests and benches only: whether the next start() times each part of the SIGPROF handler. */
+  _setHandlerTiming(enabled: boolean): void;
+  /** Tests only: whether the next start() may read CPU time through a perf task-clock event. */
+  _setPerfCpuClock(enabled: boolean): void;
+  /** Tests and benches only: per record, the nanoseconds of each handler part (rows of parts.length), or null. */
+  _handlerTimings(): { parts: string[]; nanos: Float64Array } | null;
   stop(): RawProfile;
   /** Chains the exit-signal watchdog's handler for SIGINT/SIGTERM on top of libuv's (native/exit-signals.h). */
   armExitSignal(signo: number, graceMillis: number): void;
