@@ -23,8 +23,8 @@ namespace labelprof {
 
 // The parts, in the order the handler runs them.
 enum HandlerPart : int {
-  kPartPrologue,  // probe check, re-entry guard, chain target, sampler lookup
-  kPartEntry,     // CLOCK_MONOTONIC at entry, ring slot claimed
+  kPartPrologue,  // CLOCK_MONOTONIC at entry, sampler lookup, re-entry guard, chain target
+  kPartClaim,     // CFI table pinned and prefetched, ring slot claimed
   kPartCpuClock,  // the thread's CPU time
   kPartLabel,     // the label-set id (slot or AsyncContextFrame)
   kPartWalk,      // the native walk (0 without native frames)
@@ -33,7 +33,7 @@ enum HandlerPart : int {
   kPartCount
 };
 
-constexpr const char* kHandlerPartNames[kPartCount] = {"prologue", "entry", "cpuClock", "label",
+constexpr const char* kHandlerPartNames[kPartCount] = {"prologue", "claim", "cpuClock", "label",
                                                        "walk",     "ring",  "v8Chained"};
 
 // Called in the signal handler: no allocation, no lock, no syscall.

@@ -27,11 +27,11 @@ struct ProfilerStats {
   uint32_t handler_median_nanos = 0;
   uint32_t handler_max_nanos = 0;
   double handler_total_nanos = 0;
-  bool displaced = false;         // our SIGPROF handler stopped getting signals (replaced)
-  double displaced_at_nanos = 0;  // ... after the last one it took: ns since the epoch
-  const char* label_source = "";  // "context-frame" or "slot"
-  const char* cpu_clock = "";     // "task-clock" or "thread-cputime" (thread-cpu-clock.h)
-  uint32_t cpu_clock_syscalls = 0;  // signal records whose CPU time took a system call
+  bool displaced = false;             // our SIGPROF handler stopped getting signals (replaced)
+  double displaced_at_nanos = 0;      // ... after the last one it took: ns since the epoch
+  const char* label_source = "";      // "context-frame" or "slot"
+  const char* cpu_clock = "";         // "task-clock" or "thread-cputime" (thread-cpu-clock.h)
+  uint32_t cpu_clock_syscalls = 0;    // signal records whose CPU time took a system call
   std::string cpu_clock_unavailable;  // why the perf task clock is not used
   bool native_frames = false;
   bool gc_stacks = false;        // GC-start samples requested (CollectSample)

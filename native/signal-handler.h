@@ -45,6 +45,9 @@ namespace labelprof {
 // sampler that is being freed (a terminated Worker's).
 struct ThreadSampler {
   std::atomic<bool> accepting{false};
+  // Our handler is running on this thread (the re-entry guard of a
+  // registered thread; signal-handler.cc). Touched by the handler only.
+  std::atomic<bool> inside{false};
   SampleRing ring;
   // Native memory JavaScript writes the current label-set id into (an
   // ArrayBuffer's backing store, which never moves).

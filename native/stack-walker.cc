@@ -5,6 +5,7 @@
 #include <ucontext.h>
 
 #include "cpu-context.h"
+#include "signal-path.h"
 
 namespace labelprof {
 namespace {
@@ -38,7 +39,8 @@ enum class Step { kOk, kEnd, kBad, kUnsupported };
 
 // Called in the signal handler: no allocation, no lock. Unwinds one frame
 // through a CFI row.
-Step StepCfiSignalSafe(const cfi::UnwindRow& row, const StackReader& stack, Frame* f) {
+LABELPROF_SIGNAL_PATH Step StepCfiSignalSafe(const cfi::UnwindRow& row, const StackReader& stack,
+                                             Frame* f) {
   uint64_t cfa;
   switch (row.cfa_rule()) {
     case cfi::kCfaSp:
@@ -102,7 +104,8 @@ Step StepCfiSignalSafe(const cfi::UnwindRow& row, const StackReader& stack, Fram
 // address (the frame record of both x86-64 and AAPCS64). On x86-64 the
 // caller's rsp is then exactly fp + 16; on arm64 the record may sit lower in
 // the frame, so fp + 16 is only a lower bound (see StepCfiSignalSafe).
-Step StepFramePointerSignalSafe(const StackReader& stack, Frame* f, bool is_leaf) {
+LABELPROF_SIGNAL_PATH Step StepFramePointerSignalSafe(const StackReader& stack, Frame* f,
+                                                      bool is_leaf) {
   // _start and thread entry clear rbp: above the leaf a zero rbp ends the
   // chain. In the leaf it may just be data (code without frame pointers).
   if (f->fp == 0) return is_leaf ? Step::kBad : Step::kEnd;
@@ -159,15 +162,21 @@ bool CaptureCurrentThreadStack(ThreadStackBounds* out, std::string* error) {
 }
 
 // Called in the signal handler: no allocation, no lock.
-int WalkNativeStackSignalSafe(const void* ucontext, const ThreadStackBounds& stack, uint64_t* pcs,
-                              int max_depth, uint32_t* flags, bool stop_at_code) {
+LABELPROF_SIGNAL_PATH int WalkNativeStackSignalSafe(const void* ucontext,
+                                                    const ThreadStackBounds& stack, uint64_t* pcs,
+                                                    int max_depth, uint32_t* flags,
+                                                    bool stop_at_code) {
   return WalkFromRegistersSignalSafe(cpu::FromContextSignalSafe(ucontext), stack, pcs, max_depth,
                                      flags, stop_at_code);
 }
 
-// Called in the signal handler: no allocation, no lock.
-int WalkFromRegistersSignalSafe(const cpu::Registers& regs, const ThreadStackBounds& stack,
-                                uint64_t* pcs, int max_depth, uint32_t* flags, bool stop_at_code) {
+namespace {
+
+// Called in the signal handler: no allocation, no lock. The walk, with
+// `table` pinned by the caller.
+LABELPROF_SIGNAL_PATH int WalkSignalSafe(const cpu::Registers& regs, const ThreadStackBounds& stack,
+                                         const UnwindTable* table, uint64_t* pcs, int max_depth,
+                                         uint32_t* flags, bool stop_at_code) {
   const uint64_t pc = regs.pc, sp = regs.sp;
   uint32_t result = 0;
   int depth = 0;
@@ -191,7 +200,6 @@ int WalkFromRegistersSignalSafe(const cpu::Registers& regs, const ThreadStackBou
   constexpr uintptr_t kBelow = cpu::kRedZoneBytes;
   uintptr_t lo = sp - kBelow > stack.lo && sp >= kBelow ? sp - kBelow : stack.lo;
   StackReader reader{lo, stack.hi};
-  const UnwindTable* table = unwind_table::AcquireSignalSafe();
   Frame f{pc, sp, regs.fp, regs.lr, true};
   while (true) {
     if (stop_at_code && table != nullptr && table->module_count > 0 &&
@@ -246,9 +254,29 @@ int WalkFromRegistersSignalSafe(const cpu::Registers& regs, const ThreadStackBou
     }
     pcs[depth++] = f.pc;
   }
-  unwind_table::ReleaseSignalSafe();
   if (flags != nullptr) *flags = result;
   return depth;
+}
+
+}  // namespace
+
+// Called in the signal handler: no allocation, no lock.
+LABELPROF_SIGNAL_PATH int WalkPinnedSignalSafe(const void* ucontext, const ThreadStackBounds& stack,
+                                               const UnwindTable* table, uint64_t* pcs,
+                                               int max_depth, uint32_t* flags, bool stop_at_code) {
+  return WalkSignalSafe(cpu::FromContextSignalSafe(ucontext), stack, table, pcs, max_depth, flags,
+                        stop_at_code);
+}
+
+// Called in the signal handler: no allocation, no lock.
+LABELPROF_SIGNAL_PATH int WalkFromRegistersSignalSafe(const cpu::Registers& regs,
+                                                      const ThreadStackBounds& stack, uint64_t* pcs,
+                                                      int max_depth, uint32_t* flags,
+                                                      bool stop_at_code) {
+  const UnwindTable* table = unwind_table::AcquireSignalSafe();
+  int n = WalkSignalSafe(regs, stack, table, pcs, max_depth, flags, stop_at_code);
+  unwind_table::ReleaseSignalSafe();
+  return n;
 }
 
 }  // namespace labelprof

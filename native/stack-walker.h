@@ -68,6 +68,14 @@ bool CaptureCurrentThreadStack(ThreadStackBounds* out, std::string* error);
 int WalkNativeStackSignalSafe(const void* ucontext, const ThreadStackBounds& stack, uint64_t* pcs,
                               int max_depth, uint32_t* flags = nullptr, bool stop_at_code = false);
 
+// Called in the signal handler: no allocation, no lock. The same walk with
+// a table the caller pinned (unwind_table::AcquireSignalSafe, released after
+// this returns; null: frame pointers alone). The handler pins early, to
+// prefetch what the walk reads first, and saves the walk its own pin.
+int WalkPinnedSignalSafe(const void* ucontext, const ThreadStackBounds& stack,
+                         const UnwindTable* table, uint64_t* pcs, int max_depth, uint32_t* flags,
+                         bool stop_at_code);
+
 // Called in the signal handler: no allocation, no lock. The same walk from
 // explicit registers (tests, and callers that already decoded the context).
 int WalkFromRegistersSignalSafe(const cpu::Registers& regs, const ThreadStackBounds& stack,

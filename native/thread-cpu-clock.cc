@@ -11,11 +11,13 @@
 #include <atomic>
 #include <cstddef>
 
+#include "signal-path.h"
+
 namespace labelprof {
 namespace {
 
 // Called in the signal handler: no allocation, no lock.
-int64_t ClockNanosSignalSafe(clockid_t clock) {
+LABELPROF_SIGNAL_PATH int64_t ClockNanosSignalSafe(clockid_t clock) {
   struct timespec ts;
   clock_gettime(clock, &ts);  // async-signal-safe (POSIX)
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
@@ -107,14 +109,15 @@ void ThreadCpuClock::Close() {
 
 // Called in the signal handler: no allocation, no lock. read() is
 // async-signal-safe; the event's value is the task clock now.
-int64_t ThreadCpuClock::ReadEventSignalSafe() const {
+LABELPROF_SIGNAL_PATH int64_t ThreadCpuClock::ReadEventSignalSafe() const {
   uint64_t value = 0;
   if (read(fd_, &value, sizeof(value)) != sizeof(value)) return -1;
   return static_cast<int64_t>(value);
 }
 
 // Called in the signal handler: no allocation, no lock.
-int64_t ThreadCpuClock::NowNanosSignalSafe(int64_t monotonic_nanos, bool* syscall) const {
+LABELPROF_SIGNAL_PATH int64_t ThreadCpuClock::NowNanosSignalSafe(int64_t monotonic_nanos,
+                                                                 bool* syscall) const {
   if (page_ == nullptr) {
     *syscall = true;
     return ClockNanosSignalSafe(CLOCK_THREAD_CPUTIME_ID);

@@ -15,6 +15,8 @@
 #include <tuple>
 #include <vector>
 
+#include "signal-path.h"
+
 namespace labelprof {
 namespace unwind_table {
 namespace {
@@ -95,6 +97,11 @@ std::vector<uint32_t> BuildChunkIndex(const std::vector<cfi::UnwindRow>& rows, u
 // What the handler sees, plus the owners that keep its rows alive.
 struct Snapshot {
   UnwindTable table{};
+  // Up to kInlineRanges modules' ranges sit in the same allocation as the
+  // table header (what a walk touches first); more go to `more_ranges`.
+  static constexpr size_t kInlineRanges = 48;
+  alignas(64) uint64_t inline_ranges[2 * kInlineRanges];
+  std::vector<uint64_t> more_ranges;
   std::vector<UnwindModule> modules;
   std::vector<std::shared_ptr<const CompiledModule>> owners;
 };
@@ -110,9 +117,14 @@ std::mutex g_mutex;
 std::map<ModuleKey, std::shared_ptr<const CompiledModule>> g_cache;
 UnwindTableStats g_stats;
 
-// Read by the handler.
-std::atomic<const Snapshot*> g_snapshot{nullptr};
-std::atomic<int> g_walks_in_flight{0};
+// Read by the handler: one cache line for both (a pin touches both).
+struct alignas(64) Published {
+  std::atomic<const Snapshot*> snapshot{nullptr};
+  std::atomic<int> walks_in_flight{0};
+};
+Published g_published;
+std::atomic<const Snapshot*>& g_snapshot = g_published.snapshot;
+std::atomic<int>& g_walks_in_flight = g_published.walks_in_flight;
 static_assert(std::atomic<const Snapshot*>::is_always_lock_free &&
                   std::atomic<int>::is_always_lock_free,
               "the handler may only use lock-free atomics");
@@ -262,6 +274,16 @@ bool Rebuild(const UnwindOptions& options, std::string* error) {
             [](const UnwindModule& a, const UnwindModule& b) { return a.start < b.start; });
   snapshot->table.modules = snapshot->modules.data();
   snapshot->table.module_count = static_cast<uint32_t>(snapshot->modules.size());
+  uint64_t* ranges = snapshot->inline_ranges;
+  if (snapshot->modules.size() > Snapshot::kInlineRanges) {
+    snapshot->more_ranges.resize(2 * snapshot->modules.size());
+    ranges = snapshot->more_ranges.data();
+  }
+  for (size_t i = 0; i < snapshot->modules.size(); i++) {
+    ranges[2 * i] = snapshot->modules[i].start;
+    ranges[2 * i + 1] = snapshot->modules[i].end;
+  }
+  snapshot->table.ranges = ranges;
   stats.build_micros = NowMicros() - t0;
   g_stats = stats;
   if (stats.modules == 0 && options.use_cfi) {
@@ -281,32 +303,51 @@ UnwindTableStats Stats() {
 }
 
 // Called in the signal handler: no allocation, no lock.
-const UnwindTable* AcquireSignalSafe() {
+LABELPROF_SIGNAL_PATH const UnwindTable* AcquireSignalSafe() {
   g_walks_in_flight.fetch_add(1, std::memory_order_seq_cst);
   const Snapshot* s = g_snapshot.load(std::memory_order_seq_cst);
   return s != nullptr ? &s->table : nullptr;
 }
 
 // Called in the signal handler: no allocation, no lock.
-void ReleaseSignalSafe() { g_walks_in_flight.fetch_sub(1, std::memory_order_seq_cst); }
+LABELPROF_SIGNAL_PATH void PrefetchPinSignalSafe() { __builtin_prefetch(&g_published, 1); }
 
-// Called in the signal handler: no allocation, no lock. The module whose
-// executable range holds pc, or null.
-const UnwindModule* FindModuleSignalSafe(const UnwindTable* table, uintptr_t pc) {
-  // The last module starting at or before pc.
-  uint32_t lo = 0, hi = table->module_count;
-  while (lo < hi) {
-    uint32_t mid = (lo + hi) / 2;
-    if (table->modules[mid].start <= pc) lo = mid + 1;
-    else hi = mid;
+// Called in the signal handler: no allocation, no lock.
+LABELPROF_SIGNAL_PATH void PrefetchSignalSafe(const UnwindTable* table) {
+  if (table == nullptr) return;
+  const char* ranges = reinterpret_cast<const char*>(table->ranges);
+  const size_t bytes = static_cast<size_t>(table->module_count) * 2 * sizeof(uint64_t);
+  // Prefetches never fault; past 8 lines the search's own misses are few.
+  for (size_t offset = 0; offset < bytes && offset < 8 * 64; offset += 64) {
+    __builtin_prefetch(ranges + offset);
   }
-  if (lo == 0) return nullptr;
-  const UnwindModule& m = table->modules[lo - 1];
-  return pc < m.end ? &m : nullptr;
 }
 
 // Called in the signal handler: no allocation, no lock.
-const cfi::UnwindRow* FindRowSignalSafe(const UnwindTable* table, uintptr_t pc, bool is_leaf) {
+LABELPROF_SIGNAL_PATH void ReleaseSignalSafe() {
+  g_walks_in_flight.fetch_sub(1, std::memory_order_seq_cst);
+}
+
+// Called in the signal handler: no allocation, no lock. The module whose
+// executable range holds pc, or null.
+LABELPROF_SIGNAL_PATH const UnwindModule* FindModuleSignalSafe(const UnwindTable* table,
+                                                               uintptr_t pc) {
+  // The last module starting at or before pc, searched in the packed
+  // ranges; the module record is read only for a pc inside it.
+  const uint64_t* ranges = table->ranges;
+  uint32_t lo = 0, hi = table->module_count;
+  while (lo < hi) {
+    uint32_t mid = (lo + hi) / 2;
+    if (ranges[2 * mid] <= pc) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo == 0 || pc >= ranges[2 * (lo - 1) + 1]) return nullptr;
+  return &table->modules[lo - 1];
+}
+
+// Called in the signal handler: no allocation, no lock.
+LABELPROF_SIGNAL_PATH const cfi::UnwindRow* FindRowSignalSafe(const UnwindTable* table,
+                                                              uintptr_t pc, bool is_leaf) {
   const UnwindModule* module = FindModuleSignalSafe(table, pc);
   if (module == nullptr) return nullptr;
   const UnwindModule& m = *module;

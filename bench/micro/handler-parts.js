@@ -7,6 +7,10 @@
 //
 //   node bench/micro/handler-parts.js [--rounds 5] [--seconds 3]
 //        [--workload cpu|idle|mixed] [--configs 99,99n,1000,1000n]
+//        [--perf-clock off]   (CPU time from CLOCK_THREAD_CPUTIME_ID, as before)
+//        [--roots dirA,dirB]  (builds to compare, interleaved: labelprof
+//                              checkouts with the handler-timing switch)
+//        [--node path]        (the node binary of the children)
 //
 // Workloads: cpu (the bench's CPU kernels under withLabels, back to back),
 // idle (an event loop waking every 2 ms for ~0.2 ms of work: most ticks
@@ -38,6 +42,7 @@ function runChild(job) {
   const unit = (i) => hashLoop(30_000) + buildIndex(200, i) + sortNumbers(100, i) + textWork(100, i);
   const TASKS = ['parse', 'score', 'rank', 'render'];
   binding._setHandlerTiming(true);
+  if (job.perfClock === 'off') binding._setPerfCpuClock(false);
   const profiler = labelprof.start({ intervalMicros: job.intervalMicros, nativeFrames: job.nativeFrames });
   const end = Date.now() + job.seconds * 1000;
   let checksum = 0;
@@ -90,20 +95,27 @@ function main() {
   const rounds = Number(arg('rounds', 5));
   const seconds = Number(arg('seconds', 3));
   const workload = arg('workload', 'cpu');
-  const configs = arg('configs', '99,99n,1000,1000n')
-    .split(',')
-    .map((c) => ({
-      name: `${c.replace('n', '')} Hz${c.endsWith('n') ? ' + native' : ''}`,
-      intervalMicros: Math.round(1e6 / Number(c.replace('n', ''))),
-      nativeFrames: c.endsWith('n'),
-    }));
+  const perfClock = arg('perf-clock', 'on');
+  const roots = arg('roots', root).split(',');
+  const nodeBin = arg('node', process.execPath);
+  const configs = [];
+  for (const r of roots) {
+    for (const c of arg('configs', '99,99n,1000,1000n').split(',')) {
+      configs.push({
+        name: `${roots.length > 1 ? `${path.basename(r)}: ` : ''}${c.replace('n', '')} Hz${c.endsWith('n') ? ' + native' : ''}`,
+        intervalMicros: Math.round(1e6 / Number(c.replace('n', ''))),
+        nativeFrames: c.endsWith('n'),
+        root: r,
+      });
+    }
+  }
   const load0 = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   const results = configs.map(() => []);
   for (let r = 0; r < rounds; r++) {
     configs.forEach((c, k) => {
-      const job = { ...c, seconds, workload };
-      const out = spawnSync(process.execPath, [__filename], {
-        env: { ...process.env, HANDLER_PARTS_CHILD: JSON.stringify(job) },
+      const job = { ...c, seconds, workload, perfClock };
+      const out = spawnSync(nodeBin, [__filename], {
+        env: { ...process.env, HANDLER_PARTS_CHILD: JSON.stringify(job), BENCH_LABELPROF_ROOT: c.root },
         encoding: 'utf8',
       });
       if (out.status !== 0) throw new Error(`child failed: ${out.stderr}`);
@@ -112,13 +124,14 @@ function main() {
   }
   const load1 = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   const cell = (values) => {
-    const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+    const v = values.map((x) => (x === undefined ? NaN : x)).filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
     if (!v.length) return '–';
     const med = v[v.length >> 1];
     return `${Math.round(med)} (${Math.round(v[0])}–${Math.round(v[v.length - 1])})`;
   };
-  const parts = Object.keys(results[0][0].medians);
-  console.log(`Node ${process.version}, workload ${workload}, ${rounds} rounds × ${seconds} s; load average ${load0} -> ${load1}`);
+  const parts = [...new Set(results.flatMap((rs) => rs.flatMap((x) => Object.keys(x.medians))))];
+  const version = spawnSync(nodeBin, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  console.log(`Node ${version}, workload ${workload}, perf clock ${perfClock}, ${rounds} rounds × ${seconds} s; load average ${load0} -> ${load1}`);
   console.log(`| config | stats() median ns | ${parts.join(' | ')} | records |`);
   console.log(`| --- | ---: | ${parts.map(() => '---:').join(' | ')} | ---: |`);
   configs.forEach((c, k) => {
