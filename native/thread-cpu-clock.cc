@@ -42,7 +42,7 @@ constexpr size_t kDataHead = offsetof(perf_event_mmap_page, data_head);
 bool ThreadCpuClock::Open(bool use_perf, std::string* why) {
   Close();
   if (!use_perf) {
-    *why = "turned off";
+    *why = "turned off (_setPerfCpuClock(false))";
     return false;
   }
   struct perf_event_attr attr;
