@@ -8,9 +8,13 @@
 //   node bench/micro/handler-parts.js [--rounds 5] [--seconds 3]
 //        [--workload cpu|idle|mixed] [--configs 99,99n,1000,1000n]
 //        [--perf-clock off]   (CPU time from CLOCK_THREAD_CPUTIME_ID, as before)
-//        [--roots dirA,dirB]  (builds to compare, interleaved: labelprof
-//                              checkouts with the handler-timing switch)
-//        [--node path]        (the node binary of the children)
+//        [--roots dirA[:off],dirB]  (builds to compare, interleaved:
+//                              labelprof checkouts with the handler-timing
+//                              switch; ":off" runs that one with --perf-clock off)
+//        [--node path]        (the node binary of the children; for another
+//                              major than the checkouts' own build, each
+//                              checkout's .matrix/node<major> build is loaded,
+//                              as scripts/build-for-node.sh makes it)
 //
 // Workloads: cpu (the bench's CPU kernels under withLabels, back to back),
 // idle (an event loop waking every 2 ms for ~0.2 ms of work: most ticks
@@ -98,14 +102,20 @@ function main() {
   const perfClock = arg('perf-clock', 'on');
   const roots = arg('roots', root).split(',');
   const nodeBin = arg('node', process.execPath);
+  const major = spawnSync(nodeBin, ['-p', 'process.versions.node.split(".")[0]'], { encoding: 'utf8' }).stdout.trim();
   const configs = [];
-  for (const r of roots) {
+  for (const spec of roots) {
+    const [r, clockOfRoot] = spec.split(':');
+    const matrixBuild = path.join(r, '.matrix', `node${major}`, 'src', 'build', 'Release', 'labelprof.node');
+    const binding = major !== process.versions.node.split('.')[0] ? matrixBuild : undefined;
     for (const c of arg('configs', '99,99n,1000,1000n').split(',')) {
       configs.push({
-        name: `${roots.length > 1 ? `${path.basename(r)}: ` : ''}${c.replace('n', '')} Hz${c.endsWith('n') ? ' + native' : ''}`,
+        name: `${roots.length > 1 ? `${path.basename(r)}${clockOfRoot ? ` (perf clock ${clockOfRoot})` : ''}: ` : ''}${c.replace('n', '')} Hz${c.endsWith('n') ? ' + native' : ''}`,
         intervalMicros: Math.round(1e6 / Number(c.replace('n', ''))),
         nativeFrames: c.endsWith('n'),
         root: r,
+        binding,
+        perfClock: clockOfRoot,
       });
     }
   }
@@ -113,9 +123,11 @@ function main() {
   const results = configs.map(() => []);
   for (let r = 0; r < rounds; r++) {
     configs.forEach((c, k) => {
-      const job = { ...c, seconds, workload, perfClock };
+      const job = { ...c, seconds, workload, perfClock: c.perfClock ?? perfClock };
+      const env = { ...process.env, HANDLER_PARTS_CHILD: JSON.stringify(job), BENCH_LABELPROF_ROOT: c.root };
+      if (c.binding) env.LABELPROF_BINDING = c.binding;
       const out = spawnSync(nodeBin, [__filename], {
-        env: { ...process.env, HANDLER_PARTS_CHILD: JSON.stringify(job), BENCH_LABELPROF_ROOT: c.root },
+        env,
         encoding: 'utf8',
       });
       if (out.status !== 0) throw new Error(`child failed: ${out.stderr}`);
