@@ -141,6 +141,14 @@ bool LearnStoreLayout(uintptr_t table, int32_t expected_id, StoreLayout* l, std:
 
 }  // namespace
 
+void ContextFrameReader::PrefetchSignalSafe() const {
+  if (isolate_ == nullptr) return;
+  // Only the slot's word is read; the frame it names is only prefetched (a
+  // prefetch never faults, even mid-GC when the word may be stale).
+  const uintptr_t frame = CurrentFrame(isolate_);
+  if (IsHeapObject(frame)) __builtin_prefetch(Fields(frame) + kJSMapTableIndex);
+}
+
 int32_t ContextFrameReader::ReadNow() const { return ReadFrame(isolate_, layout_); }
 
 int32_t ContextFrameReader::ReadLabelSetIdSignalSafe() const {

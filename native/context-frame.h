@@ -60,6 +60,12 @@ class ContextFrameReader {
   // valid on the isolate's own thread (the CPED is the running thread's).
   int32_t ReadLabelSetIdSignalSafe() const;
 
+  // Called in the signal handler: no allocation, no lock, no fault. Starts
+  // the read's chain of dependent loads early (the isolate's slot, then a
+  // prefetch of the frame's table pointer), so at 99 Hz its first misses
+  // overlap the handler's other work instead of queueing behind each other.
+  void PrefetchSignalSafe() const;
+
   bool probed() const { return isolate_ != nullptr; }
 
  private:

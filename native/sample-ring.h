@@ -200,10 +200,13 @@ class SampleRing {
   }
 
   // Signal handler only: publishes the record ClaimSignalSafe returned.
+  // Plain load and store, no read-modify-write: the handler is the only
+  // writer and runs on the reader's thread (a locked add waited for the
+  // record's stores to cold lines to drain: ~1 us at 99 Hz on Node 24).
   void CommitSignalSafe() {
     std::atomic_signal_fence(std::memory_order_release);
-    samples_.fetch_add(1, std::memory_order_relaxed);
-    count_.fetch_add(1, std::memory_order_relaxed);
+    samples_.store(samples_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    count_.store(count_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   }
 
   // Isolate thread, outside the handler, with SIGPROF blocked (so the

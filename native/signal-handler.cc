@@ -207,6 +207,8 @@ LABELPROF_SIGNAL_PATH void PrefetchSignalSafe(const ThreadSampler* sampler) {
   }
   sampler->cpu_clock.PrefetchSignalSafe();
   if (sampler->native_frames) unwind_table::PrefetchPinSignalSafe();
+  // Reads the ring's counters (lines requested just above).
+  sampler->ring.PrefetchSignalSafe();
 }
 
 // Called in the signal handler: no allocation, no lock. With part timing on,
@@ -230,10 +232,10 @@ LABELPROF_SIGNAL_PATH SampleRecord* RecordSignalSafe(ThreadSampler* sampler, voi
   unwind_table::PrefetchSignalSafe(table);
   if (sampler->native_frames) {
     // The bytes at the pc, which the frame-setup check reads (a JIT page
-    // the thread was executing, mapped), and the ring's next slots.
+    // the thread was executing, mapped).
     __builtin_prefetch(reinterpret_cast<const void*>(cpu::FromContextSignalSafe(ucontext).pc));
-    sampler->ring.PrefetchSignalSafe();
   }
+  if (sampler->frames != nullptr) sampler->frames->PrefetchSignalSafe();
   sampler->last_signal_nanos.store(entry, std::memory_order_relaxed);
   SampleRecord* record = sampler->ring.ClaimSignalSafe();
   if (record == nullptr) {
