@@ -9,7 +9,7 @@ const path = require('node:path');
 const zlib = require('node:zlib');
 const { spawn, spawnSync } = require('node:child_process');
 const helpers = require('./helpers');
-const { ROOT, FIXTURES, readProfile } = helpers;
+const { ROOT, FIXTURES, TIME_SCALE, readProfile } = helpers;
 
 const appDir = fs.mkdtempSync(path.join(os.tmpdir(), 'labelprof-svc-'));
 fs.mkdirSync(path.join(appDir, 'node_modules'));
@@ -44,7 +44,10 @@ function startService(args, extraEnv) {
 
 test('LABELPROF_PERIOD_SECONDS writes one profile per period, named by time and pid, keeping LABELPROF_KEEP', { skip: !hasGo && 'needs go' }, async () => {
   const dir = freshDir('periods');
-  const svc = startService(['4500'], { LABELPROF_PERIOD_SECONDS: '1', LABELPROF_OUT_DIR: dir, LABELPROF_KEEP: '3' });
+  // Under qemu (TIME_SCALE) a period's encoding and the service's own
+  // start-up take seconds, and a blocked loop makes up no missed boundary:
+  // the run is longer there, the count it must reach is the same.
+  const svc = startService([String(4500 * TIME_SCALE)], { LABELPROF_PERIOD_SECONDS: '1', LABELPROF_OUT_DIR: dir, LABELPROF_KEEP: '3' });
   await svc.ready;
   const { code, stderr } = await svc.exited;
   assert.equal(code, 0, stderr);
@@ -67,7 +70,7 @@ test('SIGTERM writes the partial period and ends the process as SIGTERM would', 
   const dir = freshDir('sigterm');
   const svc = startService(['serve'], { LABELPROF_PERIOD_SECONDS: '60', LABELPROF_OUT_DIR: dir });
   await svc.ready;
-  await new Promise((r) => setTimeout(r, 700));
+  await new Promise((r) => setTimeout(r, 700 * TIME_SCALE));
   svc.child.kill('SIGTERM');
   const { signal, stderr } = await svc.exited;
   assert.equal(signal, 'SIGTERM', stderr);
@@ -84,7 +87,8 @@ test('SIGKILL at any moment leaves no truncated profile: every .pb.gz file reads
   for (const delay of [350, 700, 1050]) {
     const svc = startService(['serve'], { LABELPROF_PERIOD_SECONDS: '1', LABELPROF_OUT_DIR: dir });
     await svc.ready;
-    await new Promise((r) => setTimeout(r, 1500 + delay));
+    // Past the first 1-second period (its file takes seconds under qemu).
+    await new Promise((r) => setTimeout(r, (1500 + delay) * TIME_SCALE));
     svc.child.kill('SIGKILL');
     await svc.exited;
   }
