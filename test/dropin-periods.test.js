@@ -82,18 +82,24 @@ test('SIGTERM writes the partial period and ends the process as SIGTERM would', 
   assert.ok(work.every((s) => s.labels.endpoint === '/work' && /^\d+$/.test(s.labels.request_id)));
 });
 
+const profilesIn = (dir) => fs.readdirSync(dir).filter((f) => f.endsWith('.pb.gz'));
+
 test('SIGKILL at any moment leaves no truncated profile: every .pb.gz file reads whole', async () => {
   const dir = freshDir('sigkill');
   for (const delay of [350, 700, 1050]) {
+    const written = profilesIn(dir).length;
     const svc = startService(['serve'], { LABELPROF_PERIOD_SECONDS: '1', LABELPROF_OUT_DIR: dir });
     await svc.ready;
-    // Past the first 1-second period (its file takes seconds under qemu).
-    await new Promise((r) => setTimeout(r, (1500 + delay) * TIME_SCALE));
+    // Killed `delay` into a later period, once this service wrote its first
+    // one (on a loaded machine or under qemu that takes seconds, not one).
+    const deadline = Date.now() + 30000 * TIME_SCALE;
+    while (profilesIn(dir).length === written && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, delay));
     svc.child.kill('SIGKILL');
     await svc.exited;
   }
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.pb.gz'));
-  assert.ok(files.length >= 3, files.join(' '));
+  const files = profilesIn(dir);
+  assert.ok(files.length >= 3, `one period file before each SIGKILL at least: ${files.join(' ')}`);
   for (const f of files) {
     const bytes = fs.readFileSync(path.join(dir, f));
     assert.doesNotThrow(() => readProfile(bytes), `${f} does not read whole`);
