@@ -60,15 +60,14 @@ test('LABELPROF_PERIOD_SECONDS writes one profile per period, named by time and 
   for (const f of files) assert.match(f, new RegExp(`^labelprof-\\d{8}T\\d{6}\\.\\d{3}Z-${pid}\\.pb\\.gz$`));
   // The newest were kept: the last three written.
   assert.deepEqual(files, wrote.slice(-3).map((w) => path.basename(w.slice(6))).sort());
-  files.forEach((f, i) => {
-    const raw = goPprofReads(path.join(dir, f));
-    assert.match(raw, /^PeriodType: cpu nanoseconds/m, raw.slice(0, 2000));
-    // Under qemu the partial period at exit can start after the last request
-    // (start-up takes seconds and shifts the boundaries): the full periods
-    // before it must hold the work there; natively all three do.
-    if (EMULATED && i === files.length - 1) return;
-    assert.match(raw, /endpoint:\[\/work\]|endpoint:\/work/, raw.slice(0, 2000));
-  });
+  // Under qemu the exit (requests stopped, the last periods encoded and
+  // written) takes more than a period, so the newest files can hold only
+  // that: there one of the three must hold the work; natively all three do.
+  const work = /endpoint:\[\/work\]|endpoint:\/work/;
+  const raws = files.map((f) => goPprofReads(path.join(dir, f)));
+  for (const raw of raws) assert.match(raw, /^PeriodType: cpu nanoseconds/m, raw.slice(0, 2000));
+  if (EMULATED) assert.ok(raws.some((raw) => work.test(raw)), raws.map((raw) => raw.slice(0, 300)).join('\n'));
+  else for (const raw of raws) assert.match(raw, work, raw.slice(0, 2000));
 });
 
 test('SIGTERM writes the partial period and ends the process as SIGTERM would', async () => {
