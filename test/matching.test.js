@@ -142,7 +142,7 @@ test('with --cpu-prof on, GC stacks stay off and that profile keeps its time ord
   for (const mode of ['auto', 'on']) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'labelprof-cpuprof-'));
     try {
-      const out = runJson('gc-split.js', { args: ['1500', '1000', mode], nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+      const out = runJson('gc-split.js', { args: ['1500', '1000', mode, '0', '40'], nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
       fs.unlinkSync(out.file);
       const { samples, negative } = negativeDeltas(dir);
       const shown = `${mode}: ${negative} of ${samples} deltas negative; ${JSON.stringify(out.stats)}`;
