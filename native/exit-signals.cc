@@ -127,7 +127,10 @@ Napi::Value JS_watchExitSignal(const Napi::CallbackInfo& info) {
         .ThrowAsJavaScriptException();
     return info.Env().Undefined();
   }
-  g_signals[sig].watched.store(info.Length() > 1 && info[1].ToBoolean().Value());
+  // Not ToBoolean: in a terminating Worker it returns a Boolean with no env,
+  // whose Value() is a fatal error.
+  g_signals[sig].watched.store(info.Length() > 1 && info[1].IsBoolean() &&
+                               info[1].As<Napi::Boolean>().Value());
   return info.Env().Undefined();
 }
 

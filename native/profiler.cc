@@ -247,8 +247,13 @@ Napi::Value ProfilerInstance::JS_start(const Napi::CallbackInfo& info) {
   }
   int interval = info[1].As<Napi::Number>().Int32Value();
   uint32_t max_samples = info[2].As<Napi::Number>().Uint32Value();
-  bool use_frames = info.Length() > 3 && info[3].ToBoolean().Value() && frames_.probed();
-  bool native_frames = info.Length() > 4 && info[4].ToBoolean().Value();
+  // IsBoolean + As, not ToBoolean: in a Worker being terminated, ToBoolean
+  // fails and returns a Boolean with no env, whose Value() is a fatal error
+  // (seen under qemu: test/fixtures/worker-churn.js aborted).
+  bool use_frames = info.Length() > 3 && info[3].IsBoolean() &&
+                    info[3].As<Napi::Boolean>().Value() && frames_.probed();
+  bool native_frames =
+      info.Length() > 4 && info[4].IsBoolean() && info[4].As<Napi::Boolean>().Value();
 
   label_slot_ref_ = Napi::Persistent(slot);
   sampler_.label_slot = static_cast<const volatile int32_t*>(slot.Data());

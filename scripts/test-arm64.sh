@@ -7,9 +7,10 @@
 #   scripts/test-arm64.sh --install 24 # apt-get the cross compiler and qemu first
 #   scripts/test-arm64.sh --no-prebuild 24  # use the prebuild already in prebuilds/
 # JavaScript runs 3-10x slower under emulation: LABELPROF_TEST_TIME_SCALE=3
-# makes the native-frame workloads run, and their deadlines wait, 3x longer
-# (their assertions stay as they are). LABELPROF_TEST_EMULATED=qemu-user lets
-# a test skip what the emulator lacks (the vDSO), saying so.
+# makes workloads run, and deadlines and waits last, 3x longer (assertions
+# stay as they are). LABELPROF_TEST_EMULATED=qemu-user lets a test skip what
+# the emulator lacks or distorts (the vDSO; a CPU-time ratio), saying so.
+# LABELPROF_ARM64_TESTS="<file substrings>" runs only those test files.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"

@@ -69,8 +69,11 @@ test('report: CPU by label value with shares, then top functions by self and cum
   assert.ok(checkout / (checkout + search) > 0.6 && checkout / (checkout + search) < 0.9, out);
   assert.ok(shareOf(out, 'acme') > 25 && shareOf(out, 'globex') > 25, out);
   const self = out.split('Top 20 functions by self cpu')[1].split('Top 20 functions by cumulative')[0];
-  const firstRow = self.split('\n')[2];
-  assert.match(firstRow, /checkoutWork\s+test\/fixtures\/cli-app\.js:\d+/, self);
+  // On arm64 V8 calls libm's fmod for a double `%` (x64 inlines it), so
+  // native rows can come first there: the heaviest JavaScript row is checked.
+  const rows = self.split('\n').slice(2);
+  const firstRow = process.arch === 'arm64' ? rows.find((row) => /\.js:\d+/.test(row)) : rows[0];
+  assert.match(firstRow ?? '', /checkoutWork\s+test\/fixtures\/cli-app\.js:\d+/, self);
   assert.match(self, /searchWork/);
   const cum = out.split('Top 20 functions by cumulative cpu')[1];
   assert.match(cum, /withLabels/);
