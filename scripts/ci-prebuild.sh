@@ -23,7 +23,7 @@ step "suite on arm64 under qemu, Node 24: a representative slice"
 # there (otel's span shares, pprof-endpoint's go tool pprof timeouts,
 # matching's GC match rate at 95.6-98.8 %). The slice: labels and their
 # propagation, JavaScript stacks and their attribution, native frames,
-# pprof, options, platforms, signal chaining, memory, Worker lifecycle. The
+# pprof, options, platforms, signal chaining, memory. The
 # whole suite on all four majors is scripts/test-arm64.sh, run by hand.
 LABELPROF_ARM64_TESTS="labels.test label-hook-lifecycle attribution native-frames native-profile pprof.test options platform shared-facts label-collision signal-chain memory" \
   bash scripts/test-arm64.sh --no-prebuild 24
