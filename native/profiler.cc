@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "js-arrays.h"
 #include "sample-assembly.h"
 
 namespace labelprof {
@@ -17,27 +18,6 @@ int64_t NowNanos(clockid_t clock) {
   struct timespec ts;
   clock_gettime(clock, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
-template <typename T, typename Array>
-Array ToTypedArray(Napi::Env env, const std::vector<T>& values) {
-  Napi::ArrayBuffer buffer =
-      Napi::ArrayBuffer::New(env, std::max<size_t>(1, values.size()) * sizeof(T));
-  // Empty when the environment is going away (a Worker terminated during
-  // stop()): Data() on it would abort the process in node-addon-api.
-  if (buffer.IsEmpty()) return Array();
-  if (!values.empty()) {
-    std::memcpy(buffer.Data(), values.data(), values.size() * sizeof(T));
-  }
-  return Array::New(env, values.size(), buffer, 0);
-}
-
-Napi::Array ToStringArray(Napi::Env env, const std::vector<std::string>& values) {
-  Napi::Array array = Napi::Array::New(env, values.size());
-  for (size_t i = 0; i < values.size(); i++) {
-    array.Set(static_cast<uint32_t>(i), Napi::String::New(env, values[i]));
-  }
-  return array;
 }
 
 Napi::Object StatsToObject(Napi::Env env, const ProfilerStats& s) {

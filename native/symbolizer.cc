@@ -25,6 +25,7 @@
 
 #include "demangle.h"
 #include "elf-symbols.h"
+#include "js-arrays.h"
 
 namespace labelprof {
 namespace {
@@ -283,34 +284,19 @@ void Resolve(const std::vector<double>& addresses, const std::string& maps_text,
 }
 
 Napi::Value ToJs(Napi::Env env, const Symbolized& s) {
+  // Typed arrays through ToTypedArray: in a Worker terminated while the
+  // answer was on its way (the environment probe passed just before), a
+  // buffer cannot be allocated, and copying into it crashed (worker-churn.js).
   Napi::Object o = Napi::Object::New(env);
-  auto strings = [&](const std::vector<std::string>& list) {
-    Napi::Array a = Napi::Array::New(env, list.size());
-    for (size_t i = 0; i < list.size(); i++)
-      a.Set(static_cast<uint32_t>(i), Napi::String::New(env, list[i]));
-    return a;
-  };
-  auto int32s = [&](const std::vector<int32_t>& v) {
-    Napi::Int32Array a = Napi::Int32Array::New(env, v.size());
-    if (!v.empty()) memcpy(a.Data(), v.data(), v.size() * sizeof(int32_t));
-    return a;
-  };
-  auto doubles = [&](const std::vector<double>& v) {
-    Napi::Float64Array a = Napi::Float64Array::New(env, v.size());
-    if (!v.empty()) memcpy(a.Data(), v.data(), v.size() * sizeof(double));
-    return a;
-  };
-  Napi::Uint8Array flags = Napi::Uint8Array::New(env, s.flags.size());
-  if (!s.flags.empty()) memcpy(flags.Data(), s.flags.data(), s.flags.size());
-  o.Set("modules", strings(s.modules));
-  o.Set("buildIds", strings(s.build_ids));
-  o.Set("names", strings(s.names));
-  o.Set("module", int32s(s.module));
-  o.Set("name", int32s(s.name));
-  o.Set("flags", flags);
-  o.Set("fileOffset", doubles(s.file_offset));
-  o.Set("mappingStart", doubles(s.mapping_start));
-  o.Set("mappingLimit", doubles(s.mapping_limit));
+  o.Set("modules", ToStringArray(env, s.modules));
+  o.Set("buildIds", ToStringArray(env, s.build_ids));
+  o.Set("names", ToStringArray(env, s.names));
+  o.Set("module", ToTypedArray<int32_t, Napi::Int32Array>(env, s.module));
+  o.Set("name", ToTypedArray<int32_t, Napi::Int32Array>(env, s.name));
+  o.Set("flags", ToTypedArray<uint8_t, Napi::Uint8Array>(env, s.flags));
+  o.Set("fileOffset", ToTypedArray<double, Napi::Float64Array>(env, s.file_offset));
+  o.Set("mappingStart", ToTypedArray<double, Napi::Float64Array>(env, s.mapping_start));
+  o.Set("mappingLimit", ToTypedArray<double, Napi::Float64Array>(env, s.mapping_limit));
   return o;
 }
 
