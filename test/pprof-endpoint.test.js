@@ -10,7 +10,7 @@ const path = require('node:path');
 const http = require('node:http');
 const { spawn, spawnSync } = require('node:child_process');
 const helpers = require('./helpers');
-const { ROOT, FIXTURES } = helpers;
+const { ROOT, FIXTURES, TIME_SCALE } = helpers;
 const { parseSeconds } = require('../dist/pprof-handler');
 
 const appDir = fs.mkdtempSync(path.join(os.tmpdir(), 'labelprof-endpoint-'));
@@ -43,9 +43,13 @@ function get(port, urlPath, { signal } = {}) {
 }
 
 // `go tool pprof -raw URL`: fetches the profile as any scraper does.
+// pprof's own timeout for ?seconds=N is 1.5 N: 3 s for N = 2, too short for a
+// loaded machine or qemu (its "timeout awaiting response headers").
 function goPprofRaw(url) {
+  const seconds = Number(new URL(url).searchParams.get('seconds') ?? 30);
+  const timeout = Math.ceil(seconds + 30 * TIME_SCALE);
   return new Promise((resolve) => {
-    const p = spawn('go', ['tool', 'pprof', '-raw', url], { env: { ...process.env, PPROF_TMPDIR: pprofTmp, HOME: pprofTmp } });
+    const p = spawn('go', ['tool', 'pprof', '-raw', `-timeout=${timeout}`, url], { env: { ...process.env, PPROF_TMPDIR: pprofTmp, HOME: pprofTmp } });
     let out = '';
     let err = '';
     p.stdout.on('data', (d) => (out += d));
