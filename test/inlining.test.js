@@ -23,7 +23,7 @@ function inlinedIntoCaller(how, warm) {
   return { inlined, labelSource: out.labelSource };
 }
 
-const UNIT = ['unitOfWork', 'unitHash', 'unitSort', 'unitText'];
+const UNIT = ['unitOfWork', 'hashLoop', 'sortNumbers', 'textWork'];
 
 // warm: loops before the caller is optimized. 30 lets every function on the
 // way have a feedback vector; 300 lets the lookup get optimized code first.
