@@ -153,10 +153,11 @@ test('with --cpu-prof on, GC stacks stay off and that profile keeps its time ord
         assert.ok(negative <= Math.max(2, 0.002 * samples), shown);
       } else {
         // What automatic mode avoids: one extra sample per GC, out of order
-        // (most GC-start samples break the order: 75-95 % seen).
+        // (many GC-start samples break the order: 42-95 % seen, the low end
+        // in a clean-clone CI run; automatic mode stays under 0.2 %).
         assert.equal(out.stats.gcStacks, true, shown);
         assert.ok(out.stats.gcStartSamples >= 20, shown);
-        assert.ok(negative >= 0.5 * out.stats.gcStartSamples, shown);
+        assert.ok(negative >= 0.2 * out.stats.gcStartSamples, shown);
         // Under qemu the JIT code allocates ~3x slower per sampled
         // millisecond, so GCs (and their out-of-order samples) are ~1 % of
         // samples there; the per-GC check above holds on both.
@@ -179,10 +180,10 @@ test('an inspector Session that starts profiling turns GC stacks off; its profil
   const forced = runJson('inspector-alongside.js', { args: ['on'] });
   assert.equal(forced.stats.gcStacks, true);
   const forcedShown = JSON.stringify(forced);
-  // One extra sample per GC, out of order (75-95 % of GC-start samples break
+  // One extra sample per GC, out of order (42-95 % of GC-start samples break
   // the order); natively GCs are >= 5 % of samples, under qemu ~3x fewer.
   assert.ok(forced.stats.gcStartSamples >= 20, forcedShown);
-  assert.ok(forced.negativeDeltas >= 0.5 * forced.stats.gcStartSamples, forcedShown);
+  assert.ok(forced.negativeDeltas >= 0.2 * forced.stats.gcStartSamples, forcedShown);
   if (!EMULATED) assert.ok(forced.negativeDeltas >= 0.05 * forced.inspectorSamples, forcedShown);
 });
 
