@@ -91,21 +91,28 @@ test('the flame graph page: frames, label filter, search, hover, zoom; no networ
   assert.match(await page.textContent('#search-result'), /matched \S+ m?s \([\d.]+% of shown\)/);
 
   // hovering a frame shows self, total and file:line
+  // (The widest searchWork box, and a position relative to the canvas that
+  // Playwright scrolls into view: a deep stack can put the row below the
+  // viewport, and a once-seen failure hovered the row above.)
   frames = await drawn();
-  const canvas = await page.locator('#flame').boundingBox();
-  const target = frames.find((f) => f.name === 'searchWork');
-  await page.mouse.move(canvas.x + target.x + target.width / 2, canvas.y + target.row * 18 + 9);
-  const tip = await page.textContent('#tooltip');
-  assert.match(tip, /searchWork/);
+  const flame = page.locator('#flame');
+  const target = frames.filter((f) => f.name === 'searchWork').sort((a, b) => b.width - a.width)[0];
+  const at = { x: target.x + target.width / 2, y: target.row * 18 + 9 };
+  await flame.hover({ position: at });
+  const tooltip = page.locator('#tooltip');
+  await tooltip.waitFor({ state: 'visible', timeout: 5000 });
+  const tip = await tooltip.textContent();
+  assert.match(tip, /searchWork/, `hovered ${JSON.stringify(at)} for ${JSON.stringify(target)} in a canvas at ${JSON.stringify(await flame.boundingBox())}`);
   assert.match(tip, /test\/fixtures\/cli-app\.js:\d+/);
   assert.match(tip, /self \S+ m?s \([\d.]+%\) · total \S+ m?s/);
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, 'cli-html.png') });
 
   // click zooms: the clicked frame spans the width
-  await page.mouse.click(canvas.x + target.x + target.width / 2, canvas.y + target.row * 18 + 9);
+  await flame.click({ position: at });
   frames = await drawn();
   const zoomed = frames.find((f) => f.name === 'searchWork');
+  const canvas = await flame.boundingBox();
   assert.ok(Math.abs(zoomed.width - canvas.width) < 2, `${zoomed.width} vs ${canvas.width}`);
   assert.equal(widthOf(frames, 'checkoutWork'), 0);
   await page.click('#reset-zoom');
