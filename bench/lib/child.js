@@ -13,6 +13,31 @@ function onMessage(fn) {
   process.on('message', fn);
 }
 
+// A fixed workload starts inside a callback (an Immediate), as a service's
+// work starts inside a request's callback, never at the top level of the
+// main module. Where AsyncLocalStorage runs on async hooks (Node 20, 22),
+// where it starts changes every variant that labels: at the top level (no
+// async resource entered, which is what child.js's main is once its first
+// await resumed with no hook enabled) AsyncLocalStorage.run stores its
+// value on Node's shared top-level resource object, one more object shape
+// for the symbol-keyed store and load in Node's storage propagation, which
+// then stay megamorphic for the rest of the process. A wiring that enables
+// an async hook at setup (@datadog/pprof's) had entered a resource by then
+// and a lazy one (labelprof's, on the first label set) had not: deep-async
+// measured x1.12 of the peer started at the top level and x1.00 started
+// here (bench/README.md, "Deep nested async calls").
+function runInCallback(fn) {
+  return new Promise((resolve, reject) => {
+    setImmediate(() => {
+      try {
+        Promise.resolve(fn()).then(resolve, reject);
+      } catch (err) {
+        reject(err);
+      }
+    });
+  });
+}
+
 async function main() {
   const job = JSON.parse(process.env.BENCH_JOB);
   const workload = require(`../workloads/${job.workload}`);
@@ -27,7 +52,7 @@ async function main() {
   } else {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    const r = await workload.run({ wrap: setup.wrap, params: job.params });
+    const r = await runInCallback(() => workload.run({ wrap: setup.wrap, params: job.params }));
     const wallMillis = performance.now() - t0;
     const cpu = process.cpuUsage(c0);
     measured = { wallMillis, cpuMillis: (cpu.user + cpu.system) / 1000, checksum: r.checksum, units: r.units };
