@@ -22,6 +22,7 @@ struct ProfilerStats {
   uint32_t records_unmatched = 0;  // signal records no V8 sample was paired with
   uint32_t records_unmatched_frame_setup = 0;   // ... because V8 skips frame setups
   uint32_t records_unmatched_back_to_back = 0;  // ... sent while V8 took the previous one
+  uint32_t records_unmatched_after_stop = 0;    // ... taken after stop() began
   uint32_t gcs = 0;                             // GCs seen while profiling (marker pairs)
   uint32_t gc_samples_attributed = 0;  // GC samples put under the JS stack that triggered the GC
   uint32_t handler_median_nanos = 0;

@@ -32,6 +32,7 @@ Napi::Object StatsToObject(Napi::Env env, const ProfilerStats& s) {
   o.Set("unmatched", s.unmatched);
   o.Set("unmatchedRecords", s.records_unmatched);
   o.Set("unmatchedRecordsBackToBack", s.records_unmatched_back_to_back);
+  o.Set("unmatchedRecordsAfterStop", s.records_unmatched_after_stop);
   o.Set("handlerMedianNanos", s.handler_median_nanos);
   o.Set("handlerMaxNanos", s.handler_max_nanos);
   o.Set("handlerTotalNanos", s.handler_total_nanos);

@@ -85,6 +85,7 @@ SampleColumns AssembleSamples(const AssemblyInput& in, ProfilerStats* stats) {
   stats->records_unmatched = m.records_unmatched;
   stats->records_unmatched_frame_setup = m.records_unmatched_frame_setup;
   stats->records_unmatched_back_to_back = m.records_unmatched_back_to_back;
+  stats->records_unmatched_after_stop = m.records_unmatched_after_stop;
   stats->v8_samples = static_cast<uint32_t>(flat.sample_micros.size());
   return out;
 }

@@ -73,14 +73,18 @@ struct MatchResult {
   std::vector<SampleFate> fate;
   // Signal records (not markers) that no V8 sample was paired with; of
   // those, the ticks V8 refused to sample (kRecordFrameSetup), and the
-  // signals that arrived back to back with the previous record.
+  // signals that arrived back to back with the previous record, and the
+  // signals recorded after stop() began (V8 had stopped sampling: none of
+  // them can be in the profile, and each is counted here, not lost).
   uint32_t records_unmatched = 0;
   uint32_t records_unmatched_frame_setup = 0;
   uint32_t records_unmatched_back_to_back = 0;
+  uint32_t records_unmatched_after_stop = 0;
 };
 
 // Pairs `v8_micros` (V8's sample timestamps, CLOCK_MONOTONIC microseconds, in
-// V8's order) with `records`. Records stamped after `stop_nanos` are ignored.
+// V8's order) with `records`. Records stamped after `stop_nanos` pair with no
+// sample; they are counted in records_unmatched_after_stop.
 // Pure: isolate thread, after sampling stopped, or a test with made-up input.
 MatchResult MatchSamples(const std::vector<int64_t>& v8_micros, RecordSpan records,
                          int64_t install_nanos, int64_t stop_nanos);

@@ -32,6 +32,11 @@ export interface NativeStats {
    * and V8 took one sample for both.
    */
   unmatchedRecordsBackToBack: number;
+  /**
+   * Of unmatchedRecords, signals recorded after stop() began: V8 had stopped
+   * sampling, so none can be in the profile.
+   */
+  unmatchedRecordsAfterStop: number;
   handlerMedianNanos: number;
   handlerMaxNanos: number;
   handlerTotalNanos: number;

@@ -92,8 +92,12 @@ test('matcher: before install, after stop, frame setups', () => {
   const sampleMicros = [1500, v8StampOf(2000), v8StampOf(4000), v8StampOf(9000)];
   const r = native._matchSamples({ sampleMicros, records, installNanos: 1800 * 1000, stopNanos: 8000 * 1000 });
   assert.deepEqual(r.fate, ['beforeInstall', 'matched', 'matched', 'afterStop']);
-  assert.equal(r.recordsUnmatched, 1);
+  // Every record is matched or counted: the frame setup, and the signal
+  // recorded after stop began (none of it can be in the profile).
+  assert.equal(r.recordsUnmatched, 2);
   assert.equal(r.recordsUnmatchedFrameSetup, 1);
+  assert.equal(r.recordsUnmatchedAfterStop, 1);
+  assert.equal(r.record.filter((k) => k >= 0).length + r.recordsUnmatched, records.length);
 });
 
 test('matcher: a second signal pending while the first was handled has no V8 sample, and is counted so', () => {
@@ -158,7 +162,7 @@ test('assembly: GC samples go under the GC-start stack; rows in time order; CPU 
   assert.deepEqual(out.pcs, [0x1000, 0x2000, 0x3000, 0x4000, 0x5000, 0x6000]);
   assert.deepEqual(out.stats, {
     v8Samples: 5, matched: 3, gcStartSamples: 1, unmatched: 1, beforeInstall: 0, afterStop: 0,
-    unmatchedRecords: 1, unmatchedRecordsFrameSetup: 1, unmatchedRecordsBackToBack: 0, gcSamplesAttributed: 1, walksComplete: 1,
+    unmatchedRecords: 1, unmatchedRecordsFrameSetup: 1, unmatchedRecordsBackToBack: 0, unmatchedRecordsAfterStop: 0, gcSamplesAttributed: 1, walksComplete: 1,
     walksNoRoom: 2,
   });
 });
@@ -206,5 +210,9 @@ test('assembly: every V8 sample is counted once, whatever its fate', () => {
   // Records up to stop that V8 sampled are all matched.
   const sampledTicks = [...Array(150).keys()].filter((i) => i % 7 !== 3).length;
   assert.equal(s.matched, sampledTicks);
-  assert.equal(s.unmatchedRecords, 150 - sampledTicks);
+  // The 50 ticks recorded after stop began are counted, not lost: every
+  // tick record is matched or unmatched.
+  assert.equal(s.unmatchedRecordsAfterStop, 50);
+  assert.equal(s.unmatchedRecords, 150 - sampledTicks + 50);
+  assert.equal(s.matched + s.unmatchedRecords, 200);
 });

@@ -102,6 +102,7 @@ Napi::Value JS__matchSamples(const Napi::CallbackInfo& info) {
   out.Set("recordsUnmatched", m.records_unmatched);
   out.Set("recordsUnmatchedFrameSetup", m.records_unmatched_frame_setup);
   out.Set("recordsUnmatchedBackToBack", m.records_unmatched_back_to_back);
+  out.Set("recordsUnmatchedAfterStop", m.records_unmatched_after_stop);
   return out;
 }
 
@@ -154,6 +155,7 @@ Napi::Value JS__assembleSamples(const Napi::CallbackInfo& info) {
   s.Set("unmatchedRecords", stats.records_unmatched);
   s.Set("unmatchedRecordsFrameSetup", stats.records_unmatched_frame_setup);
   s.Set("unmatchedRecordsBackToBack", stats.records_unmatched_back_to_back);
+  s.Set("unmatchedRecordsAfterStop", stats.records_unmatched_after_stop);
   s.Set("gcSamplesAttributed", stats.gc_samples_attributed);
   s.Set("walksComplete", stats.walks_complete);
   s.Set("walksNoRoom", stats.walks_no_room);
