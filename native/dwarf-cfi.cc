@@ -546,7 +546,7 @@ class Compiler {
 // FDE addresses in the order of their initial location, from the binary
 // search table of .eh_frame_hdr; or, without one, from a linear scan.
 bool CollectFdes(const uint8_t* hdr, const uint8_t* begin, const uint8_t* end,
-                 std::vector<const uint8_t*>* fdes, std::string* error) {
+                 std::vector<const uint8_t*>* fdes, CompileStats* stats, std::string* error) {
   Reader r(hdr, end);
   uint8_t version = r.u8();
   uint8_t eh_frame_ptr_enc = r.u8();
@@ -558,6 +558,7 @@ bool CollectFdes(const uint8_t* hdr, const uint8_t* begin, const uint8_t* end,
   }
   uintptr_t datarel = reinterpret_cast<uintptr_t>(hdr);
   const uint8_t* eh_frame = reinterpret_cast<const uint8_t*>(r.Pointer(eh_frame_ptr_enc, datarel));
+  stats->frames_begin = eh_frame;
   // The usual case: a sorted table of (initial location, FDE) as datarel
   // sdata4 pairs.
   if (fde_count_enc != kPeOmit && table_enc == (kPeDatarel | kPeSdata4)) {
@@ -572,6 +573,8 @@ bool CollectFdes(const uint8_t* hdr, const uint8_t* begin, const uint8_t* end,
       const uint8_t* fde = hdr + static_cast<int32_t>(r.u32());
       if (fde >= begin && fde < end) fdes->push_back(fde);
     }
+    stats->hdr_begin = hdr;
+    stats->hdr_end = r.pos();
     return r.ok();
   }
   // No search table: walk the section up to its zero terminator. Rows are
@@ -605,8 +608,17 @@ bool CompileEhFrame(const uint8_t* eh_frame_hdr, const uint8_t* readable_begin,
     return false;
   }
   std::vector<const uint8_t*> fdes;
-  if (!CollectFdes(eh_frame_hdr, readable_begin, readable_end, &fdes, error)) {
+  if (!CollectFdes(eh_frame_hdr, readable_begin, readable_end, &fdes, stats, error)) {
     return false;
+  }
+  if (!fdes.empty()) {
+    // An FDE is a few dozen bytes: a page past the last one's start covers it.
+    const uint8_t* lo = *std::min_element(fdes.begin(), fdes.end());
+    const uint8_t* hi = *std::max_element(fdes.begin(), fdes.end());
+    const uint8_t* section = stats->frames_begin;  // the section's start, from the header
+    if (section >= readable_begin && section < lo) lo = section;
+    stats->frames_begin = lo;
+    stats->frames_end = std::min(hi + 4096, readable_end);
   }
   size_t first = rows->size();
   // About 5 rows per FDE in glibc and node: one allocation instead of ~20

@@ -62,6 +62,14 @@ struct CompileStats {
   uint32_t fdes = 0;
   uint32_t rows = 0;
   uint32_t unsupported_rows = 0;  // rows the walk stops at
+  // What the compile read of the module's image: the header with its search
+  // table, and the span from the section's start to the last FDE (CIEs lie
+  // in between). Once the rows are built nothing reads them again, so the
+  // caller can hand their pages back (unwind-table.cc, DropPages).
+  const uint8_t* hdr_begin = nullptr;
+  const uint8_t* hdr_end = nullptr;
+  const uint8_t* frames_begin = nullptr;
+  const uint8_t* frames_end = nullptr;
 };
 
 // Compiles the .eh_frame found through `eh_frame_hdr` (the PT_GNU_EH_FRAME of
