@@ -48,8 +48,8 @@ class RowStore {
         // 6 MB). The tail stays in 4 KB pages, even where THP is "always".
         size_t huge_bytes = bytes / kHuge * kHuge;
         if (huge_bytes > 0) madvise(reinterpret_cast<void*>(aligned), huge_bytes, MADV_HUGEPAGE);
-        madvise(reinterpret_cast<void*>(aligned + huge_bytes), size - (aligned - reinterpret_cast<uintptr_t>(p)) - huge_bytes,
-                MADV_NOHUGEPAGE);
+        madvise(reinterpret_cast<void*>(aligned + huge_bytes),
+                size - (aligned - reinterpret_cast<uintptr_t>(p)) - huge_bytes, MADV_NOHUGEPAGE);
         memcpy(reinterpret_cast<void*>(aligned), rows->data(), bytes);
         map_ = p;
         map_size_ = size;
@@ -153,7 +153,7 @@ struct LoadedObject {
   uintptr_t bias = 0;
   uintptr_t eh_frame_hdr = 0;
   uintptr_t readable_begin = 0, readable_end = 0;  // PT_LOAD holding the hdr
-  bool readable_writable = true;                    // ... mapped writable (PF_W)
+  bool readable_writable = true;                   // ... mapped writable (PF_W)
   std::vector<std::pair<uintptr_t, uintptr_t>> exec_ranges;
 };
 
