@@ -8,6 +8,7 @@ const { Profile } = require('pprof-format');
 
 const LABEL_KEYS = new Set(['endpoint', 'tenant', 'task', 'job', 'op', 'trace_endpoint']); // trace_endpoint: labelprof/otel
 const IDLE = new Set(['(idle)', '(program)', '(root)']);
+const NATIVE_WAIT = /^(__)?epoll_p?wait/;
 
 function labelledShare(gzipped) {
   const p = Profile.decode(zlib.gunzipSync(gzipped));
@@ -24,6 +25,10 @@ function labelledShare(gzipped) {
   for (const s of p.sample) {
     const leaf = s.locationId.length > 0 ? leafName.get(Number(s.locationId[0])) : '(root)';
     if (IDLE.has(leaf)) continue;
+    // With native frames the loop's wait is epoll_wait under libuv, in place
+    // of V8's "(idle)"/"(program)": idle too. (Counted as not idle, they put
+    // labelprof's labelled share on http-fixed at 17 % against 97 %.)
+    if (NATIVE_WAIT.test(leaf)) continue;
     const n = Number(s.value[0]);
     total += n;
     if (s.label.some((l) => LABEL_KEYS.has(str(l.key)))) labelled += n;
