@@ -612,13 +612,18 @@ bool CompileEhFrame(const uint8_t* eh_frame_hdr, const uint8_t* readable_begin,
     return false;
   }
   if (!fdes.empty()) {
-    // An FDE is a few dozen bytes: a page past the last one's start covers it.
+    // From the section's start (its first CIE) to the end of the last FDE,
+    // whose length field says where it ends.
     const uint8_t* lo = *std::min_element(fdes.begin(), fdes.end());
-    const uint8_t* hi = *std::max_element(fdes.begin(), fdes.end());
+    const uint8_t* last = *std::max_element(fdes.begin(), fdes.end());
     const uint8_t* section = stats->frames_begin;  // the section's start, from the header
     if (section >= readable_begin && section < lo) lo = section;
+    Reader f(last, readable_end);
+    uint64_t length = f.u32();
+    if (length == 0xffffffff) length = f.u64();
     stats->frames_begin = lo;
-    stats->frames_end = std::min(hi + 4096, readable_end);
+    stats->frames_end =
+        f.ok() && length <= static_cast<uint64_t>(readable_end - f.pos()) ? f.pos() + length : last;
   }
   size_t first = rows->size();
   // About 5 rows per FDE in glibc and node: one allocation instead of ~20

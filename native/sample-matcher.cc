@@ -74,10 +74,11 @@ MatchResult MatchSamples(const std::vector<int64_t>& v8_micros, RecordSpan recor
   int64_t previous_done = INT64_MIN;  // records are in time order
   for (uint32_t k = 0; k < records.count; k++) {
     const SampleRecord& r = records.at(k);
-    if ((r.flags & kRecordMarkers) == 0 && r.wall_nanos > stop_nanos) {
+    const bool signal = (r.flags & kRecordMarkers) == 0;
+    if (signal && r.wall_nanos > stop_nanos) {
       out.records_unmatched++;
       out.records_unmatched_after_stop++;
-    } else if ((r.flags & kRecordMarkers) == 0 && !used[k]) {
+    } else if (signal && !used[k]) {
       out.records_unmatched++;
       if (r.flags & kRecordFrameSetup) {
         out.records_unmatched_frame_setup++;

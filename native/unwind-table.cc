@@ -23,7 +23,7 @@ namespace {
 
 // One loaded object's compiled CFI. Immutable once built; shared between
 // snapshots while the object stays loaded.
-// Rows of a large module (node: ~5 MB) in transparent huge pages where the
+// Rows of a large module (node: ~4.3 MB) in transparent huge pages where the
 // kernel allows it: the handler's lookups then take TLB hits instead of 4 KB
 // page walks, which cost most inside a VM. Falls back to the vector.
 class RowStore {
@@ -38,7 +38,7 @@ class RowStore {
   void Adopt(std::vector<cfi::UnwindRow>* rows) {
     constexpr size_t kHuge = 2u << 20;
     size_t bytes = rows->size() * sizeof(cfi::UnwindRow);
-    if (bytes >= kHuge / 2) {
+    if (bytes >= kHuge) {
       size_t size = (bytes + kHuge - 1) / kHuge * kHuge + kHuge;
       void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       if (p != MAP_FAILED) {
@@ -47,7 +47,7 @@ class RowStore {
         // part would hold up to 2 MB of nothing (node's ~4.3 MB of rows took
         // 6 MB). The tail stays in 4 KB pages, even where THP is "always".
         size_t huge_bytes = bytes / kHuge * kHuge;
-        if (huge_bytes > 0) madvise(reinterpret_cast<void*>(aligned), huge_bytes, MADV_HUGEPAGE);
+        madvise(reinterpret_cast<void*>(aligned), huge_bytes, MADV_HUGEPAGE);
         madvise(reinterpret_cast<void*>(aligned + huge_bytes),
                 size - (aligned - reinterpret_cast<uintptr_t>(p)) - huge_bytes, MADV_NOHUGEPAGE);
         memcpy(reinterpret_cast<void*>(aligned), rows->data(), bytes);
@@ -153,9 +153,26 @@ struct LoadedObject {
   uintptr_t bias = 0;
   uintptr_t eh_frame_hdr = 0;
   uintptr_t readable_begin = 0, readable_end = 0;  // PT_LOAD holding the hdr
-  bool readable_writable = true;                   // ... mapped writable (PF_W)
+  // The compile's pages of that segment may be handed back (DropPages): the
+  // segment is not writable, and no text relocation wrote to its pages.
+  bool readable_clean = false;
   std::vector<std::pair<uintptr_t, uintptr_t>> exec_ranges;
 };
+
+// Whether the dynamic loader wrote into the object's read-only segments
+// (DT_TEXTREL): their pages then differ from the file.
+bool HasTextRelocations(const struct dl_phdr_info* info) {
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_DYNAMIC) continue;
+    for (auto* d = reinterpret_cast<const ElfW(Dyn)*>(info->dlpi_addr + ph.p_vaddr);
+         d->d_tag != DT_NULL; d++) {
+      if (d->d_tag == DT_TEXTREL) return true;
+      if (d->d_tag == DT_FLAGS && (d->d_un.d_val & DF_TEXTREL) != 0) return true;
+    }
+  }
+  return false;
+}
 
 int CollectObject(struct dl_phdr_info* info, size_t, void* data) {
   auto* out = static_cast<std::vector<LoadedObject>*>(data);
@@ -179,7 +196,7 @@ int CollectObject(struct dl_phdr_info* info, size_t, void* data) {
       // Only the file-backed part: .eh_frame is never in .bss.
       obj.readable_begin = begin;
       obj.readable_end = begin + ph.p_filesz;
-      obj.readable_writable = (ph.p_flags & PF_W) != 0;
+      obj.readable_clean = (ph.p_flags & PF_W) == 0 && !HasTextRelocations(info);
     }
   }
   if (hdr_vaddr != 0) obj.eh_frame_hdr = obj.bias + hdr_vaddr;
@@ -188,11 +205,11 @@ int CollectObject(struct dl_phdr_info* info, size_t, void* data) {
 }
 
 // Hands back the pages of [begin, end) of a module's read-only segment that
-// the compile faulted in (node: ~5 MB of .eh_frame and its header, counted
-// in the process's RSS for as long as they stay mapped in). The mapping is
-// private, file-backed and never written, so the pages are clean copies of
-// the file: a later read (a C++ exception's unwinder) faults them in from
-// the page cache again. Only whole pages inside the range go.
+// the compile faulted in (node: 4.4 MB of .eh_frame, counted in the
+// process's RSS for as long as they stay mapped in). The mapping is private,
+// file-backed and never written (readable_clean), so the pages are clean
+// copies of the file: a later read (a C++ exception's unwinder) faults them
+// in from the page cache again. Only whole pages inside the range go.
 void DropPages(const uint8_t* begin, const uint8_t* end) {
   if (begin == nullptr || end == nullptr || end <= begin) return;
   const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
@@ -214,7 +231,7 @@ std::shared_ptr<const CompiledModule> Compile(const LoadedObject& obj, std::stri
     return nullptr;
   }
   // Before the rows are indexed and copied: lower peak RSS too.
-  if (!obj.readable_writable) {
+  if (obj.readable_clean) {
     DropPages(module->stats.hdr_begin, module->stats.hdr_end);
     DropPages(module->stats.frames_begin, module->stats.frames_end);
   }

@@ -17,10 +17,10 @@ test('high rates and large maxSamples do not allocate their whole buffer up fron
 });
 
 // The .eh_frame pages read to compile the CFI table (node's: ~4.5 MB) are
-// handed back once the rows are built: only the table itself stays. Measured
-// +3.4 MB of file pages before (2026-11-29), -0.3 to +0.3 MB after; the same
-// start without native frames maps +3.3 MB of file pages (the addon, V8's
-// profiler code): the test compares the two.
+// handed back once the rows are built: only the table itself stays. File
+// pages over the same start without native frames (which maps +2.9-3.3 MB:
+// the addon, V8's profiler code): +3.4 MB before (Node 20, 2026-11-29),
+// -1.9 to +0.4 MB after (Node 20, 22, 26).
 test('native frames: the .eh_frame pages compiled into the CFI table are not left in RSS (child process)', { skip: EMULATED && `RSS under ${EMULATED} is the emulator's` }, () => {
   const on = runJson('cfi-rss.js', { args: ['on'] });
   const off = runJson('cfi-rss.js', { args: ['off'] });
